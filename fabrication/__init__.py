@@ -1,0 +1,1 @@
+"""morphax.fabrication: print-ready export (STL, 3MF, STEP) and print reports."""

@@ -1,0 +1,1 @@
+"""morphax.geometry: parametric shapes, gmsh meshing and differentiable mesh morphing."""

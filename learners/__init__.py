@@ -1,0 +1,1 @@
+"""morphax.learners: learned systems on the FEM core (nma, meta_pde, rad, ...)."""

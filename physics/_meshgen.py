@@ -1,0 +1,105 @@
+"""Structured meshes of rectangles and boxes, and P1 -> P2 elevation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._errors import MeshError
+from ._mesh import Mesh
+
+
+def rectangle(nx: int, ny: int, cell_type: str = "tri3", size=(1.0, 1.0), origin=(0.0, 0.0)) -> Mesh:
+    """An nx x ny structured mesh of [x0, x0+lx] x [y0, y0+ly] (units of `size`).
+
+    cell_type: "tri3" (each square split along a diagonal, alternating), "tri6" or "quad4".
+    Facet and node sets: "left" (x min), "right" (x max), "bottom" (y min), "top" (y max).
+    """
+    if nx < 1 or ny < 1:
+        raise MeshError(f"rectangle needs nx, ny >= 1, got {nx}, {ny}")
+    x = origin[0] + np.linspace(0.0, size[0], nx + 1)
+    y = origin[1] + np.linspace(0.0, size[1], ny + 1)
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    points = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    node = np.arange((nx + 1) * (ny + 1)).reshape(nx + 1, ny + 1)
+    a, b = node[:-1, :-1].ravel(), node[1:, :-1].ravel()
+    c, d = node[1:, 1:].ravel(), node[:-1, 1:].ravel()
+    sides = {"left": node[0, :], "right": node[-1, :], "bottom": node[:, 0], "top": node[:, -1]}
+    facets = {k: np.stack([v[:-1], v[1:]], axis=1) for k, v in sides.items()}
+    if cell_type == "quad4":
+        return Mesh(points, np.stack([a, b, c, d], axis=1), "quad4", facet_sets=facets)
+    if cell_type not in ("tri3", "tri6"):
+        raise MeshError(f"rectangle makes tri3, tri6 or quad4 cells, not {cell_type!r}")
+    ix, iy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    even = ((ix + iy) % 2 == 0).ravel()
+    tris = np.where(even[:, None, None],
+                    np.stack([np.stack([a, b, c], 1), np.stack([a, c, d], 1)], axis=1),
+                    np.stack([np.stack([a, b, d], 1), np.stack([b, c, d], 1)], axis=1))
+    mesh = Mesh(points, tris.reshape(-1, 3), "tri3", facet_sets=facets)
+    return elevate(mesh) if cell_type == "tri6" else mesh
+
+
+def box(nx: int, ny: int, nz: int, cell_type: str = "hex8", size=(1.0, 1.0, 1.0),
+        origin=(0.0, 0.0, 0.0)) -> Mesh:
+    """A structured mesh of a box; cell_type "hex8" or "tet4" (six tetrahedra per hexahedron).
+
+    Facet and node sets: "left"/"right" (x min/max), "front"/"back" (y), "bottom"/"top" (z).
+    """
+    if min(nx, ny, nz) < 1:
+        raise MeshError(f"box needs nx, ny, nz >= 1, got {nx}, {ny}, {nz}")
+    axes = [o + np.linspace(0.0, s, n + 1) for o, s, n in zip(origin, size, (nx, ny, nz),
+                                                              strict=True)]
+    grid = np.meshgrid(*axes, indexing="ij")
+    points = np.stack([g.ravel() for g in grid], axis=1)
+    node = np.arange(points.shape[0]).reshape(nx + 1, ny + 1, nz + 1)
+    corners = [node[i:i + nx, j:j + ny, k:k + nz].ravel()
+               for (i, j, k) in [(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0),
+                                 (0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1)]]
+    hexes = np.stack(corners, axis=1)
+
+    def quads(face):  # (a, b) grid of nodes -> quads oriented by the grid's (i, j) order
+        return np.stack([face[:-1, :-1].ravel(), face[1:, :-1].ravel(), face[1:, 1:].ravel(),
+                         face[:-1, 1:].ravel()], axis=1)
+
+    faces = {"left": quads(node[0]), "right": quads(node[-1]),
+             "front": quads(node[:, 0, :]), "back": quads(node[:, -1, :]),
+             "bottom": quads(node[:, :, 0]), "top": quads(node[:, :, -1])}
+    if cell_type == "hex8":
+        return Mesh(points, hexes, "hex8", facet_sets=faces)
+    if cell_type != "tet4":
+        raise MeshError(f"box makes hex8 or tet4 cells, not {cell_type!r}")
+    # Kuhn split of each hexahedron along its 0-6 diagonal: conforming across neighbours.
+    paths = [(1, 2), (1, 5), (3, 2), (3, 7), (4, 5), (4, 7)]
+    tets = np.concatenate([hexes[:, [0, p, q, 6]] for p, q in paths])
+    tris = {k: np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]]]) for k, q in faces.items()}
+    from ._mesh import orient_cells
+
+    return orient_cells(Mesh(points, tets, "tet4", facet_sets=tris))
+
+
+def elevate(mesh: Mesh) -> Mesh:
+    """A P2 (tri6) mesh from a P1 (tri3) mesh: one new node at the midpoint of every edge.
+
+    Facet sets become line3 facets; node sets of facets gain their mid-edge nodes.
+    """
+    if mesh.cell_type == "tri6":
+        return mesh
+    if mesh.cell_type != "tri3":
+        raise MeshError(f"elevation to second order is implemented for tri3 meshes, not "
+                        f"{mesh.cell_type}")
+    cells = mesh.cells
+    edges = np.concatenate([cells[:, [0, 1]], cells[:, [1, 2]], cells[:, [2, 0]]])
+    unique, inverse = np.unique(np.sort(edges, axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    points = np.asarray(mesh.points)
+    mid = points[unique].mean(axis=1)
+    n = points.shape[0]
+    mid_ids = (n + inverse).reshape(3, -1).T
+    new_cells = np.concatenate([cells, mid_ids], axis=1)
+    lookup = {tuple(e): n + i for i, e in enumerate(unique.tolist())}
+    facets = {}
+    for name, f in mesh.facet_sets.items():
+        m = [lookup[tuple(sorted(e))] for e in f.tolist()]
+        facets[name] = np.concatenate([f, np.asarray(m, dtype=np.int64)[:, None]], axis=1)
+    node_sets = {k: v for k, v in mesh.node_sets.items() if k not in mesh.facet_sets}
+    return Mesh(np.concatenate([points, mid]), new_cells, "tri6", node_sets=node_sets,
+                facet_sets=facets, cell_sets=dict(mesh.cell_sets))

@@ -1,0 +1,144 @@
+"""Pointwise physics: energies and weak-form fluxes at one quadrature point.
+
+A model gives, at a point with solution value u (c,), gradient g = du/dX (c, d) and position
+x (d,), either an energy density psi(u, g, x, p) (energy models) or a flux q (c, d) and a
+reaction s (c,) such that the weak residual is R_i = int(q : grad N_i + s N_i) (residual models).
+Material parameters p are a dict of floats: the part of `Problem.params()["material"]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from ._errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """Base class. `energy` is True when the weak form is the gradient of `density`."""
+
+    energy = True
+    #: components of the unknown: "scalar" (1) or "vector" (the spatial dimension).
+    field = "scalar"
+
+    def ncomp(self, dim: int) -> int:
+        return 1 if self.field == "scalar" else dim
+
+    def params(self) -> dict[str, float]:
+        """Default material parameters, the differentiable leaves."""
+        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def density(self, u, g, x, p):
+        raise NotImplementedError
+
+    def flux_reaction(self, u, g, x, p):
+        raise NotImplementedError
+
+    def check_params(self, p) -> None:
+        """Raise InputError for parameters outside the model's range (concrete values only)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Poisson(Model):
+    """-div(k grad u) = f: energy psi = k/2 |grad u|^2 (the source enters as a load)."""
+
+    k: float = 1.0
+
+    def density(self, u, g, x, p):
+        return 0.5 * p["k"] * jnp.sum(g * g)
+
+    def check_params(self, p):
+        _positive(p, "k")
+
+
+@dataclasses.dataclass(frozen=True)
+class NonlinearPoisson(Model):
+    """-div((1 + alpha u^2) grad u) = f, the Meta-PDE family (Qin et al. 2022, eq. 8 with
+    alpha = 0.1; the paper writes div(...) = f, i.e. its f is our -f). A residual model: the
+    operator is not the gradient of an energy, so its tangent is not symmetric."""
+
+    energy = False
+    alpha: float = 0.1
+
+    def flux_reaction(self, u, g, x, p):
+        return (1.0 + p["alpha"] * u[0] ** 2) * g, jnp.zeros_like(u)
+
+    def check_params(self, p):
+        if float(p["alpha"]) < 0:
+            raise InputError(f"nonlinear Poisson needs alpha >= 0, got {float(p['alpha'])}")
+
+
+def lame_from_young(E, nu):
+    """(mu, lambda) from Young's modulus E and Poisson's ratio nu (3-D, hence plane strain)."""
+    return E / (2.0 * (1.0 + nu)), E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu))
+
+
+def bulk_from_young(E, nu):
+    """(mu, kappa) from E and nu with the 3-D bulk modulus kappa = E / (3 (1 - 2 nu))."""
+    return E / (2.0 * (1.0 + nu)), E / (3.0 * (1.0 - 2.0 * nu))
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearElasticity(Model):
+    """Small-strain isotropic elasticity, psi = mu eps:eps + lambda/2 tr(eps)^2, with Young's
+    modulus E and Poisson's ratio nu. In 2-D this is plane strain."""
+
+    field = "vector"
+    E: float = 1.0
+    nu: float = 0.3
+
+    def density(self, u, g, x, p):
+        mu, lam = lame_from_young(p["E"], p["nu"])
+        eps = 0.5 * (g + g.T)
+        return mu * jnp.sum(eps * eps) + 0.5 * lam * jnp.trace(eps) ** 2
+
+    def check_params(self, p):
+        _positive(p, "E")
+        _poisson_ratio(p)
+
+
+@dataclasses.dataclass(frozen=True)
+class NeoHookean(Model):
+    """Compressible neo-Hookean solid (the NMA material, Oktay et al. 2023):
+    W = mu/2 (I1 - 3 - 2 ln J) + kappa/2 (ln J)^2, I1 = tr(F^T F), in 3-D; in 2-D plane strain
+    (F_33 = 1), which is the same formula with I1 - 2 over the in-plane F.
+    W is +inf where J = det F <= 0, so a Newton line search backs off from inverted elements.
+    Use `NeoHookean.from_young(E, nu)` for E, nu (kappa with the 3-D formula, as Varmint)."""
+
+    field = "vector"
+    mu: float = 1.0
+    kappa: float = 10.0
+
+    @classmethod
+    def from_young(cls, E: float, nu: float) -> NeoHookean:
+        mu, kappa = bulk_from_young(E, nu)
+        return cls(mu=float(mu), kappa=float(kappa))
+
+    def density(self, u, g, x, p):
+        d = g.shape[0]
+        F = jnp.eye(d, dtype=g.dtype) + g
+        J = jnp.linalg.det(F)
+        ok = J > 0
+        logJ = jnp.log(jnp.where(ok, J, 1.0))
+        W = 0.5 * p["mu"] * (jnp.sum(F * F) - d - 2.0 * logJ) + 0.5 * p["kappa"] * logJ ** 2
+        return jnp.where(ok, W, jnp.inf)
+
+    def check_params(self, p):
+        _positive(p, "mu")
+        _positive(p, "kappa")
+
+
+def _positive(p, name):
+    if not float(p[name]) > 0:
+        raise InputError(f"material parameter {name} must be positive, got {float(p[name])}")
+
+
+def _poisson_ratio(p):
+    if not -1.0 < float(p["nu"]) < 0.5:
+        raise InputError(f"Poisson's ratio nu must lie in (-1, 0.5), got {float(p['nu'])}")
+
+
+MODELS = {"poisson": Poisson, "nonlinear-poisson": NonlinearPoisson,
+          "linear-elasticity": LinearElasticity, "neo-hookean": NeoHookean}

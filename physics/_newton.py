@@ -1,0 +1,209 @@
+"""Newton's method with line search and adaptive load stepping, on the host.
+
+Assembly runs as compiled JAX; factorizations and solves run in SciPy-style sparse solvers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import numpy as np
+
+from ._errors import ConvergenceError, InvertedElementError, describe_cells
+from ._linear import LinearSolver, get_solver
+
+log = logging.getLogger("morphax.physics")
+
+
+@dataclasses.dataclass(frozen=True)
+class NewtonOptions:
+    """Settings of the nonlinear solve.
+
+    rtol, atol: converged when |R_free| <= atol + rtol * |R_free at the unsolved full load|.
+    load_steps: initial number of equal load increments; a failed increment is halved (up to
+    max_cuts times) and a good one grows by `growth`. line_search: backtracking on the energy
+    (or the residual norm for non-energy problems); it also backs off from inverted elements.
+    linear_solver: a name from `available_solvers()`, a LinearSolver, or None for the default.
+    """
+
+    rtol: float = 1e-10
+    atol: float = 0.0
+    intermediate_rtol: float = 1e-6
+    max_iterations: int = 25
+    load_steps: int = 1
+    max_cuts: int = 10
+    growth: float = 1.5
+    line_search: bool = True
+    max_backtracks: int = 12
+    linear_solver: str | LinearSolver | None = None
+
+
+@dataclasses.dataclass
+class NewtonReport:
+    """What a solve did: iterations, load increments, residual history and time split."""
+
+    converged: bool = False
+    iterations: int = 0
+    increments: int = 0
+    cuts: int = 0
+    residual: float = float("nan")
+    reference_residual: float = float("nan")
+    history: list = dataclasses.field(default_factory=list)  # (load factor, iteration, |R|)
+    factorizations: int = 0
+    time_assembly: float = 0.0
+    time_factorize: float = 0.0
+    time_solve: float = 0.0
+    time_total: float = 0.0
+    linear_solver: str = ""
+
+    @property
+    def time_linear_algebra(self) -> float:
+        """Seconds spent in factorizations and triangular solves: the physical floor."""
+        return self.time_factorize + self.time_solve
+
+    def summary(self) -> str:
+        return (f"{'converged' if self.converged else 'NOT converged'}: {self.iterations} Newton "
+                f"iterations in {self.increments} load increments ({self.cuts} cuts), residual "
+                f"{self.residual:.2e} (reference {self.reference_residual:.2e}), "
+                f"{self.time_total:.3f} s ({self.time_linear_algebra:.3f} s linear algebra, "
+                f"{self.linear_solver})")
+
+
+class _Failure(Exception):
+    def __init__(self, reason, cells=()):
+        self.reason, self.cells = reason, cells
+
+
+def newton(problem, p, u0_free=None, options: NewtonOptions = NewtonOptions()):
+    """Solve R(u) = 0 for the free dofs. Returns (u_free (n_free,), NewtonReport).
+
+    Each load increment starts from a tangent predictor (the last factorized tangent applied
+    to the change of the residual with the load factor), then iterates Newton with line search.
+    Raises ConvergenceError or InvertedElementError (both carry the residual history).
+    """
+    return _Newton(problem, p, options).run(u0_free)
+
+
+class _Newton:
+    def __init__(self, problem, p, options):
+        self.problem, self.p, self.options = problem, p, options
+        self.free = problem.free
+        self.solver = get_solver(options.linear_solver)
+        self.report = NewtonReport(linear_solver=self.solver.name)
+        self.factor = None   # the last factorized tangent, reused by the next predictor
+
+    def _timed(self, field, fn, *args):
+        t = time.perf_counter()
+        out = fn(*args)
+        setattr(self.report, field, getattr(self.report, field) + time.perf_counter() - t)
+        return out
+
+    def evaluate(self, u_full, lam):
+        r, e = self._timed("time_assembly", lambda: tuple(map(np.asarray, self.problem.compiled.residual_energy(
+            u_full, self.p, lam))))
+        return r, float(e)
+
+    def factorize(self, u_full):
+        values = self._timed("time_assembly", lambda: np.asarray(self.problem.compiled.tangent_values(
+            u_full, self.p)))
+        self.factor = self._timed("time_factorize", self.solver.factorize,
+                                  self.problem.free_block(values))
+        self.report.factorizations += 1
+
+    def solve_linear(self, rhs):
+        return self._timed("time_solve", self.factor.solve, rhs)
+
+    def run(self, u0_free):
+        t_start = time.perf_counter()
+        options, report, lift = self.options, self.report, self.problem.compiled.lift
+        u_free = np.zeros(self.free.size) if u0_free is None else np.array(u0_free, float)
+        r_ref = np.linalg.norm(self.evaluate(np.asarray(lift(u_free, self.p, 1.0)), 1.0)[0][
+            self.free])
+        report.reference_residual = float(r_ref)
+        lam, step = 0.0, 1.0 / max(1, options.load_steps)
+        while lam < 1.0:
+            target = 1.0 if 1.0 - (lam + step) < 1e-12 else lam + step
+            rtol = options.rtol if target == 1.0 else max(options.rtol, options.intermediate_rtol)
+            try:
+                u_free = self.increment(u_free, lam, target, options.atol + rtol * r_ref)
+            except _Failure as fail:
+                report.cuts += 1
+                step = (target - lam) / 2.0
+                log.info("load increment to %.4g failed (%s); cutting the step to %.3g",
+                         target, fail.reason, step)
+                if report.cuts > options.max_cuts:
+                    report.time_total = time.perf_counter() - t_start
+                    _raise(fail, lam, target, report)
+                continue
+            report.increments += 1
+            lam, step = target, step * options.growth
+        report.converged = True
+        report.time_total = time.perf_counter() - t_start
+        return u_free, report
+
+    def predictor(self, u_free, lam, target):
+        """u_free + du with K du = -dR/dlam * (target - lam), K the last tangent."""
+        lift = self.problem.compiled.lift
+        if self.factor is None:
+            self.factorize(np.asarray(lift(u_free, self.p, lam)))
+        rate = np.asarray(self.problem.compiled.load_rate(u_free, self.p, lam))
+        du = -self.solve_linear(rate * (target - lam))
+        for scale in (1.0, 0.5, 0.25, 0.0):
+            u = np.asarray(lift(u_free + scale * du, self.p, target))
+            r, e = self.evaluate(u, target)
+            if np.isfinite(e) and np.all(np.isfinite(r)):
+                return u, r, e
+        cells = np.nonzero(np.asarray(self.problem.compiled.bad_cells(u, self.p)))[0]
+        raise _Failure("inverted", cells)
+
+    def increment(self, u_free, lam, target, tol):
+        free, options, report = self.free, self.options, self.report
+        u, r, e = self.predictor(u_free, lam, target)
+        for it in range(options.max_iterations + 1):
+            norm = float(np.linalg.norm(r[free]))
+            report.history.append((target, it, norm))
+            report.residual = norm
+            if norm <= tol:
+                return u[free]
+            if it == options.max_iterations:
+                break
+            self.factorize(u)
+            du = -self.solve_linear(r[free])
+            report.iterations += 1
+            u, r, e = self.line_search(u, r, e, du, norm, target)
+        raise _Failure("no convergence")
+
+    def line_search(self, u, r, e, du, norm, lam):
+        slope = float(np.dot(r[self.free], du))
+        alpha = 1.0
+        for _ in range(self.options.max_backtracks + 1):
+            trial = u.copy()
+            trial[self.free] += alpha * du
+            r_t, e_t = self.evaluate(trial, lam)
+            finite = np.isfinite(e_t) and np.all(np.isfinite(r_t))
+            if finite and (not self.options.line_search
+                           or np.linalg.norm(r_t[self.free]) < norm
+                           or (self.problem.model.energy and e_t <= e + 1e-4 * alpha * slope)):
+                return trial, r_t, e_t
+            alpha *= 0.5
+        trial = u.copy()
+        trial[self.free] += du
+        cells = np.nonzero(np.asarray(self.problem.compiled.bad_cells(trial, self.p)))[0]
+        raise _Failure("inverted" if cells.size else "line search", cells)
+
+
+def _raise(fail, lam, target, report):
+    tail = ", ".join(f"{h[2]:.2e}" for h in report.history[-6:])
+    if fail.reason == "inverted":
+        raise InvertedElementError(
+            f"elements invert (det F <= 0) on the way from load factor {lam:.4g} to {target:.4g},"
+            f" even after {report.cuts - 1} step cuts: {describe_cells(fail.cells)}. Reduce the "
+            "prescribed displacement or load, refine the mesh there, or use more load_steps.",
+            fail.cells, report.history)
+    raise ConvergenceError(
+        f"Newton did not converge on the way from load factor {lam:.4g} to {target:.4g} after "
+        f"{report.cuts - 1} step cuts ({fail.reason}; last residuals {tail}; reference "
+        f"{report.reference_residual:.2e}). Use more load_steps, raise max_iterations, or check "
+        "the boundary conditions and material parameters.", report.history)
