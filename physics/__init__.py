@@ -4,6 +4,9 @@ Meshes are arrays (`Mesh`), elements are reference tables, a `Problem` couples a
 pointwise model and boundary conditions, and `solve` runs Newton with an implicit adjoint.
 """
 
+from ._atomic import atomic_path as atomic_path
+from ._atomic import atomic_write_bytes as atomic_write_bytes
+from ._atomic import atomic_write_text as atomic_write_text
 from ._elements import ELEMENTS as ELEMENTS
 from ._elements import Element as Element
 from ._elements import element as element

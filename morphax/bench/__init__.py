@@ -18,7 +18,7 @@ import platform
 import sys
 import time
 
-from ._timing import atomic_write_text
+from morphax.physics import atomic_write_text
 
 
 def available() -> list[str]:
