@@ -12,6 +12,9 @@ from ._version import __version__
 #: (name, module, one-line help). Each module defines `add_arguments(parser)` and `run(args)`.
 COMMANDS = [
     ("solve", "morphax._cmd_solve", "solve a FEA problem described by a TOML file"),
+    ("lattice", "morphax._cmd_lattice", "make a cellular-solid design (a grid of porous cells)"),
+    ("mesh", "morphax._cmd_mesh", "mesh a design with gmsh and write a mesh file and preview"),
+    ("export", "morphax._cmd_export", "export a design as a printable part (STL, 3MF, STEP)"),
     ("bench", "morphax.bench", "run a benchmark: morphax bench NAME [--quick] [--json PATH|-]"),
 ]
 
