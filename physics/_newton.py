@@ -101,13 +101,13 @@ class _Newton:
         return out
 
     def evaluate(self, u_full, lam):
-        r, e = self._timed("time_assembly", lambda: tuple(map(np.asarray, self.problem.compiled.residual_energy(
-            u_full, self.p, lam))))
+        fn = self.problem.compiled.residual_energy
+        r, e = self._timed("time_assembly", lambda: tuple(map(np.asarray, fn(u_full, self.p, lam))))
         return r, float(e)
 
     def factorize(self, u_full):
-        values = self._timed("time_assembly", lambda: np.asarray(self.problem.compiled.tangent_values(
-            u_full, self.p)))
+        fn = self.problem.compiled.tangent_values
+        values = self._timed("time_assembly", lambda: np.asarray(fn(u_full, self.p)))
         self.factor = self._timed("time_factorize", self.solver.factorize,
                                   self.problem.free_block(values))
         self.report.factorizations += 1
