@@ -4,9 +4,12 @@ Meshes are arrays (`Mesh`), elements are reference tables, a `Problem` couples a
 pointwise model and boundary conditions, and `solve` runs Newton with an implicit adjoint.
 """
 
+from . import validation as validation
 from ._atomic import atomic_path as atomic_path
 from ._atomic import atomic_write_bytes as atomic_write_bytes
 from ._atomic import atomic_write_text as atomic_write_text
+from ._config import FEAJob as FEAJob
+from ._config import load_job as load_job
 from ._elements import ELEMENTS as ELEMENTS
 from ._elements import Element as Element
 from ._elements import element as element
@@ -17,6 +20,12 @@ from ._errors import MeshError as MeshError
 from ._errors import MorphaxError as MorphaxError
 from ._errors import SingularMatrixError as SingularMatrixError
 from ._errors import SolverError as SolverError
+from ._io import from_meshio as from_meshio
+from ._io import plot_png as plot_png
+from ._io import read_mesh as read_mesh
+from ._io import to_meshio as to_meshio
+from ._io import write_mesh as write_mesh
+from ._io import write_vtu as write_vtu
 from ._linear import Factorization as Factorization
 from ._linear import LinearSolver as LinearSolver
 from ._linear import SuperLU as SuperLU

@@ -141,7 +141,7 @@ _HEX_CORNERS = np.array([[-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1],
 
 
 def _quad4(xi):
-    return jnp.prod(1.0 + _QUAD_CORNERS * xi, axis=1) / 4.0
+    return jnp.prod(1.0 + _QUAD_CORNERS * xi[None, :], axis=1) / 4.0
 
 
 def _tet4(xi):
@@ -149,7 +149,7 @@ def _tet4(xi):
 
 
 def _hex8(xi):
-    return jnp.prod(1.0 + _HEX_CORNERS * xi, axis=1) / 8.0
+    return jnp.prod(1.0 + _HEX_CORNERS * xi[None, :], axis=1) / 8.0
 
 
 ELEMENTS: dict[str, Element] = {e.name: e for e in [
@@ -172,3 +172,36 @@ def element(name: str) -> Element:
     if key not in ELEMENTS:
         raise InputError(f"unknown element {name!r}; morphax supports {', '.join(ELEMENTS)}")
     return ELEMENTS[key]
+
+
+def det(a):
+    """Determinants of small matrices (..., d, d), d <= 3, in closed form (cheap to compile
+    and differentiate, unlike an LU factorization)."""
+    d = a.shape[-1]
+    if d == 1:
+        return a[..., 0, 0]
+    if d == 2:
+        return a[..., 0, 0] * a[..., 1, 1] - a[..., 0, 1] * a[..., 1, 0]
+    return (a[..., 0, 0] * (a[..., 1, 1] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 1])
+            - a[..., 0, 1] * (a[..., 1, 0] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 0])
+            + a[..., 0, 2] * (a[..., 1, 0] * a[..., 2, 1] - a[..., 1, 1] * a[..., 2, 0]))
+
+
+def inv(a):
+    """Inverses of small matrices (..., d, d), d <= 3, by the adjugate formula."""
+    d = a.shape[-1]
+    if d == 1:
+        return 1.0 / a
+    if d == 2:
+        adj = jnp.stack([jnp.stack([a[..., 1, 1], -a[..., 0, 1]], -1),
+                         jnp.stack([-a[..., 1, 0], a[..., 0, 0]], -1)], -2)
+    else:
+        c = lambda i, j: a[..., i, j]  # noqa: E731
+        rows = []
+        for i in range(3):
+            i1, i2 = (i + 1) % 3, (i + 2) % 3
+            rows.append(jnp.stack([c(j1, i1) * c(j2, i2) - c(j1, i2) * c(j2, i1)
+                                   for j1, j2 in [((j + 1) % 3, (j + 2) % 3) for j in range(3)]],
+                                  -1))
+        adj = jnp.stack(rows, -2)
+    return adj / det(a)[..., None, None]

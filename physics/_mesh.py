@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._elements import Element, element
+from ._elements import Element, det, element
 from ._errors import MeshError, describe_cells
 
 
@@ -138,7 +138,7 @@ class Mesh:
         _, _, dshape = self.element.tables(degree)
         x = jnp.asarray(self.points)[self.topology.cells]          # (m, k, d)
         jac = jnp.einsum("mkd,qke->mqde", x, dshape)
-        return jnp.linalg.det(jac)
+        return det(jac)
 
     def check(self, min_quality: float = 1e-12) -> Mesh:
         """Raise MeshError naming the cells whose Jacobian is not positive; return self."""

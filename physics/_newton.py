@@ -21,7 +21,8 @@ log = logging.getLogger("morphax.physics")
 class NewtonOptions:
     """Settings of the nonlinear solve.
 
-    rtol, atol: converged when |R_free| <= atol + rtol * |R_free at the unsolved full load|.
+    rtol, atol: converged when |R_free| <= atol + rtol * |dR_free/d(load factor)| at the start,
+    the force scale of the full load (the initial residual, for a linear problem).
     load_steps: initial number of equal load increments; a failed increment is halved (up to
     max_cuts times) and a good one grows by `growth`. line_search: backtracking on the energy
     (or the residual norm for non-energy problems); it also backs off from inverted elements.
@@ -93,6 +94,8 @@ class _Newton:
         self.solver = get_solver(options.linear_solver)
         self.report = NewtonReport(linear_solver=self.solver.name)
         self.factor = None   # the last factorized tangent, reused by the next predictor
+        self.tangent = None  # its values in problem.pattern
+        self.g = problem.prescribed_values(p)   # the fixed dofs' values at full load
 
     def _timed(self, field, fn, *args):
         t = time.perf_counter()
@@ -105,11 +108,23 @@ class _Newton:
         r, e = self._timed("time_assembly", lambda: tuple(map(np.asarray, fn(u_full, self.p, lam))))
         return r, float(e)
 
+    def lift(self, u_free, lam):
+        u = np.empty(self.problem.ndof)
+        u[self.free] = u_free
+        u[self.problem.fixed] = lam * self.g
+        return u
+
+    def load_rate(self, u_full):
+        """dR_free/dlam at fixed free values: K_fd g + (R(u, 1) - R(u, 0))_free, with the
+        tangent of the last factorization."""
+        rate = self.problem.free_fixed_block(self.tangent) @ self.g
+        return rate + (self.evaluate(u_full, 1.0)[0] - self.evaluate(u_full, 0.0)[0])[self.free]
+
     def factorize(self, u_full):
         fn = self.problem.compiled.tangent_values
-        values = self._timed("time_assembly", lambda: np.asarray(fn(u_full, self.p)))
+        self.tangent = self._timed("time_assembly", lambda: np.asarray(fn(u_full, self.p)))
         self.factor = self._timed("time_factorize", self.solver.factorize,
-                                  self.problem.free_block(values))
+                                  self.problem.free_block(self.tangent))
         self.report.factorizations += 1
 
     def solve_linear(self, rhs):
@@ -117,10 +132,11 @@ class _Newton:
 
     def run(self, u0_free):
         t_start = time.perf_counter()
-        options, report, lift = self.options, self.report, self.problem.compiled.lift
+        options, report = self.options, self.report
         u_free = np.zeros(self.free.size) if u0_free is None else np.array(u0_free, float)
-        r_ref = np.linalg.norm(self.evaluate(np.asarray(lift(u_free, self.p, 1.0)), 1.0)[0][
-            self.free])
+        # the force scale of the whole load: |dR_free/dlam| at the start (exact for linear problems)
+        self.factorize(self.lift(u_free, 0.0))
+        r_ref = np.linalg.norm(self.load_rate(self.lift(u_free, 0.0)))
         report.reference_residual = float(r_ref)
         lam, step = 0.0, 1.0 / max(1, options.load_steps)
         while lam < 1.0:
@@ -145,13 +161,10 @@ class _Newton:
 
     def predictor(self, u_free, lam, target):
         """u_free + du with K du = -dR/dlam * (target - lam), K the last tangent."""
-        lift = self.problem.compiled.lift
-        if self.factor is None:
-            self.factorize(np.asarray(lift(u_free, self.p, lam)))
-        rate = np.asarray(self.problem.compiled.load_rate(u_free, self.p, lam))
+        rate = self.load_rate(self.lift(u_free, lam))
         du = -self.solve_linear(rate * (target - lam))
         for scale in (1.0, 0.5, 0.25, 0.0):
-            u = np.asarray(lift(u_free + scale * du, self.p, target))
+            u = self.lift(u_free + scale * du, target)
             r, e = self.evaluate(u, target)
             if np.isfinite(e) and np.all(np.isfinite(r)):
                 return u, r, e

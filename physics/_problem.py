@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
-from ._elements import element
+from ._elements import det, element, inv
 from ._errors import InputError
 from ._mesh import Mesh, facet_cells
 from ._models import Model
@@ -64,8 +64,6 @@ class Compiled(NamedTuple):
     residual_energy: Callable   # (u, p, lam) -> (R (ndof,), energy or 0.5 |R_free|^2)
     tangent_values: Callable    # (u, p) -> (nnz,) values in `Problem.pattern`
     bad_cells: Callable         # (u, p) -> (m,) bool
-    lift: Callable              # (u_free, p, lam) -> u (ndof,)
-    load_rate: Callable         # (u_free, p, lam) -> d R_free / d lam
 
 
 class Problem:
@@ -175,6 +173,13 @@ class Problem:
             out = out.at[pos].set(jnp.ravel(val))
         return lam * out
 
+    def prescribed_values(self, p) -> np.ndarray:
+        """Host copy of `prescribed(p)` at full load, for concrete parameters."""
+        out = np.zeros(self.fixed.size)
+        for pos, val in zip(self._dirichlet_pos, p["dirichlet"], strict=True):
+            out[pos] = np.ravel(np.asarray(val))
+        return out
+
     def lift(self, u_free, p, lam=1.0) -> jax.Array:
         """The full dof vector (ndof,) from the free values and the prescribed ones."""
         u = jnp.zeros(self.ndof, dtype=jnp.result_type(u_free))
@@ -185,8 +190,8 @@ class Problem:
         w, N, dN = self.elem.tables(self.degree)
         X = points[self.mesh.cells]                                   # (m, k, d)
         G = jnp.einsum("mkd,qke->mqde", X, dN)                        # dx_d / dxi_e
-        dNdx = jnp.einsum("qke,mqed->mqkd", dN, jnp.linalg.inv(G))
-        jxw = jnp.linalg.det(G) * w
+        dNdx = jnp.einsum("qke,mqed->mqkd", dN, inv(G))
+        jxw = det(G) * w[None, :]
         xq = jnp.einsum("qk,mkd->mqd", N, X)
         return N, dNdx, jxw, xq
 
@@ -267,7 +272,7 @@ class Problem:
         else:
             n = jnp.ones((*T.shape[:2], 1))
         area = jnp.linalg.norm(n, axis=-1)
-        return n / area[..., None], area * w, N
+        return n / area[..., None], area * w[None, :], N
 
     def load_vector(self, p, lam=1.0) -> jax.Array:
         """External facet loads as a dof vector (ndof,) (positive = work-conjugate)."""
@@ -336,12 +341,43 @@ class Problem:
         ff_indptr = np.zeros(self.free.size + 1, np.int64)
         np.cumsum(np.bincount(rf, minlength=self.free.size), out=ff_indptr[1:])
         self._ff_pattern = (ff_indptr, renum[col[keep]])
+        # the free-fixed block, for the load-step predictor
+        fixed_num = np.full(self.ndof, -1, np.int64)
+        fixed_num[self.fixed] = np.arange(self.fixed.size)
+        keep_fd = is_free[r] & ~is_free[col]
+        self._fd_take = np.nonzero(keep_fd)[0]
+        self._fd_rows_cols = (renum[r[keep_fd]], fixed_num[col[keep_fd]])
 
     def free_block(self, values) -> sp.csr_matrix:
         """The free-free block (n_free, n_free) of a tangent given by its pattern values."""
         indptr, indices = self._ff_pattern
         return sp.csr_matrix((np.asarray(values)[self._ff_take], indices, indptr),
                              shape=(self.free.size, self.free.size))
+
+    # ----- post-processing -------------------------------------------------------------------
+    def cell_flux(self, u, p) -> jax.Array:
+        """Cell averages (m, c, d) of the weak-form flux: k grad u for Poisson models (the heat
+        flux is its negative), the first Piola-Kirchhoff stress P for solids (the Cauchy
+        stress for linear elasticity)."""
+        _, _, jxw, xq, uq, gq = self._fields(jnp.ravel(u), p["points"])
+        flux, _ = jax.vmap(jax.vmap(self._pointwise(p["material"])))(uq, gq, xq)
+        return jnp.einsum("mqcd,mq->mcd", flux, jxw) / jnp.sum(jxw, axis=1)[:, None, None]
+
+    def cauchy_stress(self, u, p) -> jax.Array:
+        """Cell averages (m, d, d) of the Cauchy stress sigma = P F^T / det F (solids)."""
+        if self.ncomp != self.dim:
+            raise InputError("the Cauchy stress is defined for solid mechanics models")
+        _, _, jxw, xq, uq, gq = self._fields(jnp.ravel(u), p["points"])
+        flux, _ = jax.vmap(jax.vmap(self._pointwise(p["material"])))(uq, gq, xq)
+        F = jnp.eye(self.dim, dtype=gq.dtype) + gq
+        sigma = jnp.einsum("mqij,mqkj->mqik", flux, F) / det(F)[..., None, None]
+        return jnp.einsum("mqij,mq->mij", sigma, jxw) / jnp.sum(jxw, axis=1)[:, None, None]
+
+    def free_fixed_block(self, values) -> sp.csr_matrix:
+        """The free-fixed block (n_free, n_fixed) of a tangent given by its pattern values."""
+        rows, cols = self._fd_rows_cols
+        return sp.csr_matrix((np.asarray(values)[self._fd_take], (rows, cols)),
+                             shape=(self.free.size, self.fixed.size))
 
     # ----- diagnostics -----------------------------------------------------------------------
     def bad_cells(self, u, p) -> jax.Array:
@@ -352,8 +388,7 @@ class Problem:
 
     @functools.cached_property
     def compiled(self):
-        """jit-compiled (residual and energy or merit), tangent values, bad cells, lift and
-        the load-factor derivative of the free residual."""
+        """jit-compiled (residual and energy or merit), tangent values and bad cells."""
         energy = self.model.energy
 
         def residual_energy(u, p, lam):
@@ -361,13 +396,8 @@ class Problem:
             e = self.energy(u, p, lam) if energy else 0.5 * jnp.sum(r[self.free] ** 2)
             return r, e
 
-        def load_rate(u_free, p, lam):  # d R_free / d lam at fixed free values
-            def r(l):
-                return self.residual(self.lift(u_free, p, l), p, l)[self.free]
-            return jax.jvp(r, (lam,), (jnp.ones_like(lam),))[1]
-
         return Compiled(jax.jit(residual_energy), jax.jit(self.tangent_values),
-                        jax.jit(self.bad_cells), jax.jit(self.lift), jax.jit(load_rate))
+                        jax.jit(self.bad_cells))
 
     def __repr__(self):
         return (f"Problem({type(self.model).__name__}, {self.mesh!r}, {self.ndof} dofs, "

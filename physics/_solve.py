@@ -70,6 +70,11 @@ def solve(problem: Problem, params=None, *, options: NewtonOptions | None = None
     p = problem.params() if params is None else params
     problem.check_params(p)
     warn_if_float32(p)
+    if not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(p)):
+        u_free, report = newton(problem, p, options=options)   # plain values: no AD wrapper
+        u = np.zeros(problem.ndof)
+        u[problem.free], u[problem.fixed] = u_free, problem.prescribed_values(p)
+        return Solution(jnp.asarray(u.reshape(-1, problem.ncomp)), jnp.asarray(True), report)
     u_free, code = _differentiable_solve(problem, options)(p)
     u = problem.lift(u_free, p).reshape(-1, problem.ncomp)
     try:
@@ -112,8 +117,9 @@ def _build(problem: Problem, options: NewtonOptions):
         return jax.pure_callback(host_forward, shapes, p, vmap_method="sequential")
 
     def host_adjoint(u_free, p, u_bar):
-        fns = problem.compiled
-        K = problem.free_block(np.asarray(fns.tangent_values(np.asarray(fns.lift(u_free, p)), p)))
+        u = np.zeros(problem.ndof)
+        u[problem.free], u[problem.fixed] = u_free, problem.prescribed_values(p)
+        K = problem.free_block(np.asarray(problem.compiled.tangent_values(u, p)))
         return get_solver(options.linear_solver).factorize(K).solve(np.asarray(u_bar),
                                                                     transpose=True)
 
