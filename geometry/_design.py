@@ -1,0 +1,458 @@
+"""Cellular-solid designs: a grid of square cells (porous, solid, empty), pore shapes given by
+radii at evenly spaced angles, optional large pores spanning square blocks of cells, and the
+manufacturing bounds they must satisfy. Designs round-trip to a versioned JSON file.
+
+Coordinates (mm): cell (row i, column j) covers [j s, (j + 1) s] x [i s, (i + 1) s] with s the
+cell size; row 0 is the *bottom* row and column 0 the left one. In the text grid (and in the
+JSON file) the first line is the *top* row, so the grid reads like a picture:
+
+    P  porous cell (a pore at the cell centre)      S  solid cell
+    .  empty cell (no material)                     L  cell covered by a large pore block
+
+Pore radii are fractions of the half cell size (of the half block side for large pores), as
+in Varmint (Oktay et al., ICLR 2023): a pore with all radii 0.5 is a circle of diameter s / 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from morphax.physics import InputError, atomic_write_text
+
+from . import _fourier
+
+FORMAT = "morphax.cellular-solid"
+VERSION = 1
+KINDS = {"P": "porous", "S": "solid", ".": "empty", "L": "large"}
+
+
+class DesignError(InputError):
+    """An invalid design. `cell` is the (row, col) it concerns (or None), `bound` the name of
+    the violated bound ("radius range", "radius bounds", "min ligament", "overlap", "grid")."""
+
+    def __init__(self, message: str, cell=None, bound: str | None = None):
+        super().__init__(message)
+        self.cell = None if cell is None else tuple(int(c) for c in cell)
+        self.bound = bound
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraints:
+    """Manufacturing bounds of a design.
+
+    min_ligament: the thinnest wall (mm) allowed between a pore and another pore or the free
+    boundary (e.g. two nozzle widths). r_min, r_max: bounds on the pore radius curve r(theta)
+    (fractions of the half cell size; Varmint clips to [0.1, 0.9]).
+    """
+
+    min_ligament: float = 0.0
+    r_min: float = 0.0
+    r_max: float = 1.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.r_min < self.r_max <= 1.0:
+            raise InputError(f"radius bounds need 0 <= r_min < r_max <= 1, got r_min = "
+                             f"{self.r_min}, r_max = {self.r_max}")
+        if not self.min_ligament >= 0.0:
+            raise InputError(f"min_ligament must be >= 0 mm, got {self.min_ligament}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LargePore:
+    """A pore at the centre of a size x size block of cells whose bottom-left cell is
+    (row, col); radii (N,) are fractions of the half block side (Varmint's central pore for
+    shape matching: a 3 x 3 block with 48 radii)."""
+
+    row: int
+    col: int
+    size: int
+    radii: tuple[float, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "radii", tuple(float(r) for r in self.radii))
+        if self.size < 1 or len(self.radii) < 3:
+            raise DesignError(f"large pore at cell ({self.row}, {self.col}) needs size >= 1 and "
+                              f"at least 3 radii, got size {self.size}, {len(self.radii)} radii",
+                              (self.row, self.col), "grid")
+
+    def cells(self):
+        return [(self.row + a, self.col + b) for a in range(self.size) for b in range(self.size)]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CellularSolid:
+    """A cellular-solid design (see the module docstring for conventions).
+
+    grid: lines of the text grid, top row first. cell_size: s in mm.
+    radii: (n_porous, N) pore radii of the porous cells in `porous_cells` order (row-major
+    from the bottom row), fractions of s / 2 at the angles 2 pi k / N.
+    large_pores: LargePore blocks; their cells are "L" in the grid.
+    constraints: manufacturing bounds, checked at construction (DesignError names the cell).
+    forms: per porous cell None or ("bertoldi", r0, c1, c2), kept for the JSON file.
+    """
+
+    grid: tuple[str, ...]
+    cell_size: float
+    radii: np.ndarray
+    large_pores: tuple[LargePore, ...] = ()
+    constraints: Constraints = Constraints()
+    forms: tuple = ()
+    name: str = ""
+    check: dataclasses.InitVar[bool] = True
+
+    def __post_init__(self, check):
+        grid = tuple(str(g) for g in self.grid)
+        object.__setattr__(self, "grid", grid)
+        if not grid or len({len(g) for g in grid}) != 1 or not grid[0]:
+            raise DesignError(f"the grid must be non-empty lines of equal length, got {grid!r}",
+                              None, "grid")
+        bad = sorted({c for g in grid for c in g} - set(KINDS))
+        if bad:
+            raise DesignError(f"unknown cell letters {bad} in the grid; use P (porous), S (solid),"
+                              " . (empty) or L (large-pore block)", None, "grid")
+        if not (math.isfinite(self.cell_size) and self.cell_size > 0):
+            raise DesignError(f"cell_size must be a positive length in mm, got {self.cell_size}",
+                              None, "grid")
+        object.__setattr__(self, "cell_size", float(self.cell_size))
+        kinds = np.array([list(g) for g in grid[::-1]])
+        kinds.setflags(write=False)
+        object.__setattr__(self, "_kinds", kinds)
+        radii = np.array(self.radii, dtype=float)
+        n_p = len(self.porous_cells)
+        if radii.ndim == 1 and n_p == 0 and radii.size == 0:
+            radii = radii.reshape(0, 16)
+        if radii.ndim != 2 or radii.shape[0] != n_p or (n_p and radii.shape[1] < 3):
+            raise DesignError(f"radii must have shape (n_porous, N) = ({n_p}, N >= 3) for the "
+                              f"{n_p} porous cells, got {radii.shape}", None, "grid")
+        radii.setflags(write=False)
+        object.__setattr__(self, "radii", radii)
+        forms = tuple(self.forms) or (None,) * n_p
+        if len(forms) != n_p:
+            raise DesignError(f"forms must have one entry per porous cell ({n_p})", None, "grid")
+        object.__setattr__(self, "forms", tuple(None if f is None else tuple(f) for f in forms))
+        object.__setattr__(self, "large_pores", tuple(self.large_pores))
+        self._check_blocks()
+        if check:
+            from ._manufacture import validate_design
+
+            validate_design(self)
+
+    # ----- structure -----------------------------------------------------------------------
+    @property
+    def rows(self) -> int:
+        return len(self.grid)
+
+    @property
+    def cols(self) -> int:
+        return len(self.grid[0])
+
+    @property
+    def n_angles(self) -> int:
+        return int(self.radii.shape[1])
+
+    @property
+    def size(self) -> tuple[float, float]:
+        """Grid width and height (mm)."""
+        return self.cols * self.cell_size, self.rows * self.cell_size
+
+    def kind(self, row: int, col: int) -> str:
+        """"porous", "solid", "empty" or "large" ("empty" outside the grid)."""
+        if 0 <= row < self.rows and 0 <= col < self.cols:
+            return KINDS[self._kinds[row, col]]
+        return "empty"
+
+    def cells_of(self, kind: str) -> list[tuple[int, int]]:
+        letter = {v: k for k, v in KINDS.items()}[kind]
+        return [(int(i), int(j)) for i, j in zip(*np.nonzero(self._kinds == letter), strict=True)]
+
+    @property
+    def porous_cells(self) -> list[tuple[int, int]]:
+        """(row, col) of the porous cells, in the order of `radii` (row-major from the bottom)."""
+        return self.cells_of("porous")
+
+    @property
+    def solid_cells(self) -> list[tuple[int, int]]:
+        return self.cells_of("solid")
+
+    def porous_index(self, row: int, col: int) -> int:
+        """The index of cell (row, col) in `radii`."""
+        try:
+            return self.porous_cells.index((row, col))
+        except ValueError:
+            raise InputError(f"cell ({row}, {col}) is {self.kind(row, col)}, not porous") from None
+
+    def cell_center(self, row: int, col: int) -> np.ndarray:
+        return np.array([(col + 0.5) * self.cell_size, (row + 0.5) * self.cell_size])
+
+    def material(self, row: int, col: int) -> bool:
+        return self.kind(row, col) != "empty"
+
+    def _check_blocks(self):
+        owner = {}
+        for k, lp in enumerate(self.large_pores):
+            for cell in lp.cells():
+                if not (0 <= cell[0] < self.rows and 0 <= cell[1] < self.cols):
+                    raise DesignError(f"large pore {k} (block at {lp.row, lp.col}, size {lp.size})"
+                                      f" reaches cell {cell}, outside the {self.rows} x "
+                                      f"{self.cols} grid", cell, "grid")
+                if cell in owner:
+                    raise DesignError(f"large pores {owner[cell]} and {k} overlap at cell {cell};"
+                                      " move or shrink one block", cell, "overlap")
+                kind = self.kind(*cell)
+                if kind == "porous":
+                    raise DesignError(f"large pore {k} overlaps the porous cell {cell}: its block "
+                                      "must cover only cells marked L", cell, "overlap")
+                if kind != "large":
+                    raise DesignError(f"large pore {k} covers cell {cell}, which is {kind}; mark "
+                                      "the block's cells L in the grid", cell, "grid")
+                owner[cell] = k
+        for cell in self.cells_of("large"):
+            if cell not in owner:
+                raise DesignError(f"cell {cell} is marked L but no large pore covers it; add a "
+                                  "LargePore block there or mark it P, S or .", cell, "grid")
+
+    # ----- pore shapes ---------------------------------------------------------------------
+    def pores(self):
+        """Every pore as (name, centre (2,), half size h (mm), radii (N,)): cell pores
+        "pore_<row>_<col>" first, then "large_pore_<k>"."""
+        out = [(f"pore_{i}_{j}", self.cell_center(i, j), 0.5 * self.cell_size, self.radii[k])
+               for k, (i, j) in enumerate(self.porous_cells)]
+        for k, lp in enumerate(self.large_pores):
+            c = np.array([(lp.col + 0.5 * lp.size), (lp.row + 0.5 * lp.size)]) * self.cell_size
+            out.append((f"large_pore_{k}", c, 0.5 * lp.size * self.cell_size,
+                        np.asarray(lp.radii)))
+        return out
+
+    def pore_polygon(self, name: str, n: int = 256) -> np.ndarray:
+        """(n, 2) points on the pore boundary at angles 2 pi k / n (counter-clockwise)."""
+        for pname, c, h, r in self.pores():
+            if pname == name:
+                th = _fourier.sample_angles(n)
+                rho = h * (_fourier.interpolation_matrix(th, len(r)) @ r)
+                return c + rho[:, None] * np.stack([np.cos(th), np.sin(th)], axis=1)
+        raise InputError(f"the design has no pore {name!r}")
+
+    def pore_areas(self) -> dict[str, float]:
+        """Exact area (mm^2) enclosed by each pore curve (Parseval on the interpolant)."""
+        return {name: float(math.pi * h * h * _fourier.mean_square(r))
+                for name, _, h, r in self.pores()}
+
+    @property
+    def grid_area(self) -> float:
+        return self.rows * self.cols * self.cell_size ** 2
+
+    def porosity(self) -> float:
+        """Total pore area over the grid area rows * cols * s^2."""
+        return sum(self.pore_areas().values()) / self.grid_area
+
+    def material_area(self) -> float:
+        """Area (mm^2) of material: non-empty cells minus pores (exact pore curves)."""
+        n_cells = int(np.sum(self._kinds != "."))
+        return n_cells * self.cell_size ** 2 - sum(self.pore_areas().values())
+
+    # ----- parameters ----------------------------------------------------------------------
+    def params(self) -> dict:
+        """The shape parameters as a JAX pytree: {"radii": (n_porous, N), "large": tuple of
+        (N_k,) arrays}. `MorphableMesh.points(params)` is differentiable in them."""
+        import jax.numpy as jnp
+
+        return {"radii": jnp.asarray(self.radii),
+                "large": tuple(jnp.asarray(lp.radii) for lp in self.large_pores)}
+
+    def with_params(self, params, *, check: bool = True) -> CellularSolid:
+        """A copy with new (concrete) radii; DesignError if it violates the bounds."""
+        radii = np.asarray(params["radii"], dtype=float)
+        large = params.get("large", ())
+        if len(large) != len(self.large_pores):
+            raise InputError(f"params['large'] has {len(large)} entries, the design has "
+                             f"{len(self.large_pores)} large pores")
+        lps = tuple(dataclasses.replace(lp, radii=tuple(np.asarray(r, dtype=float).tolist()))
+                    for lp, r in zip(self.large_pores, large, strict=True))
+        return dataclasses.replace(self, radii=radii, large_pores=lps, forms=(), check=check)
+
+    def with_constraints(self, constraints: Constraints) -> CellularSolid:
+        return dataclasses.replace(self, constraints=constraints, check=True)
+
+    # ----- constructors --------------------------------------------------------------------
+    @classmethod
+    def from_grid(cls, grid: Sequence[str] | str, cell_size: float, *, radii=0.5,
+                  n_angles: int = 16, large_pores: Sequence[LargePore] = (),
+                  constraints: Constraints | None = None, name: str = "") -> CellularSolid:
+        """A design from a text grid (top row first; a multi-line string or a list of lines).
+
+        radii: a scalar (circular pores), one (N,) shape for every pore, or (n_porous, N).
+        """
+        if isinstance(grid, str):
+            grid = [g.strip() for g in grid.strip().splitlines() if g.strip()]
+        n_p = sum(line.count("P") for line in grid)
+        r = np.asarray(radii, dtype=float)
+        if r.ndim == 0:
+            r = np.full((n_p, n_angles), float(r))
+        elif r.ndim == 1:
+            r = np.tile(r, (n_p, 1))
+        return cls(tuple(grid), cell_size, r, tuple(large_pores), constraints or Constraints(),
+                   name=name)
+
+    @classmethod
+    def lattice(cls, rows: int, cols: int, cell_size: float, porosity: float, *,
+                pore: str = "circle", c1: float = 0.0, c2: float = 0.0, radii=None,
+                n_angles: int = 16, solid: Sequence[tuple[int, int]] = (),
+                empty: Sequence[tuple[int, int]] = (), constraints: Constraints | None = None,
+                name: str = "") -> CellularSolid:
+        """A rows x cols grid of porous cells whose pores (all the same shape) cover the fraction
+        `porosity` of the grid area rows * cols * s^2.
+
+        pore: "circle", "bertoldi" (r0 (1 + c1 cos 4 theta + c2 cos 8 theta), r0 chosen for the
+        porosity) or "radii" (the (N,) shape `radii`, scaled for the porosity).
+        solid, empty: (row, col) cells (row 0 at the bottom) that are solid or empty instead.
+        """
+        if rows < 1 or cols < 1:
+            raise InputError(f"a lattice needs rows, cols >= 1, got {rows} x {cols}")
+        if not 0.0 < porosity < 1.0:
+            raise InputError(f"porosity must lie in (0, 1), got {porosity}")
+        kinds = np.full((rows, cols), "P")
+        for letter, cells in (("S", solid), ("." , empty)):
+            for i, j in cells:
+                if not (0 <= i < rows and 0 <= j < cols):
+                    raise InputError(f"cell ({i}, {j}) is outside the {rows} x {cols} grid")
+                kinds[i, j] = letter
+        n_p = int(np.sum(kinds == "P"))
+        if n_p == 0:
+            raise InputError("the lattice has no porous cell left; porosity cannot be met")
+        forms = None
+        if pore == "circle":
+            shape = np.ones(n_angles)
+        elif pore == "bertoldi":
+            shape = np.asarray(_fourier.bertoldi_radii(1.0, c1, c2, n_angles))
+        elif pore == "radii":
+            if radii is None:
+                raise InputError("pore='radii' needs the radii of one pore shape")
+            shape = np.asarray(radii, dtype=float).reshape(-1)
+            n_angles = shape.size
+        else:
+            raise InputError(f"unknown pore form {pore!r}; use circle, bertoldi or radii")
+        if np.any(shape <= 0):
+            raise InputError("the pore shape must have positive radii at every angle")
+        scale = math.sqrt(4.0 * porosity * rows * cols / (math.pi * n_p
+                                                          * float(_fourier.mean_square(shape))))
+        dense = _fourier.interpolation_matrix(_fourier.sample_angles(720), n_angles) @ shape
+        peak = scale * dense.max()
+        if peak >= 1.0:
+            raise DesignError(f"porosity {porosity} needs pores reaching r = {peak:.4f} of the "
+                              f"half cell, outside (0, 1): the pores would break through the "
+                              f"walls. The largest porosity with this pore shape and "
+                              f"{n_p} porous cells is below {porosity / peak ** 2:.4f}; lower "
+                              "the porosity", None, "radius range")
+        if pore == "bertoldi":
+            forms = (("bertoldi", scale, float(c1), float(c2)),) * n_p
+        grid = tuple("".join(row) for row in kinds[::-1])
+        return cls(grid, cell_size, np.tile(scale * shape, (n_p, 1)), (),
+                   constraints or Constraints(), forms or (), name=name)
+
+    # ----- JSON ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        pores = []
+        for (i, j), r, form in zip(self.porous_cells, self.radii, self.forms, strict=True):
+            entry = {"cell": [i, j], "radii": [float(x) for x in r]}
+            if form is not None:
+                entry["form"] = {"kind": form[0], "r0": form[1], "c1": form[2], "c2": form[3]}
+            pores.append(entry)
+        return {"format": FORMAT, "version": VERSION, "name": self.name, "units": "mm",
+                "cell_size": self.cell_size, "grid": list(self.grid),
+                "grid_note": "first line = top row; row 0 is the bottom row; P porous, S solid,"
+                             " . empty, L large-pore block",
+                "n_angles": self.n_angles, "pores": pores,
+                "large_pores": [{"cell": [lp.row, lp.col], "size": lp.size,
+                                 "radii": list(lp.radii)} for lp in self.large_pores],
+                "constraints": dataclasses.asdict(self.constraints)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    def save(self, path) -> None:
+        """Write the design as JSON (atomically)."""
+        atomic_write_text(path, self.to_json() + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict, *, check: bool = True) -> CellularSolid:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(f"not a morphax cellular-solid design (expected \"format\": "
+                             f"\"{FORMAT}\")")
+        version = data.get("version")
+        if version != VERSION:
+            raise InputError(f"design file version {version} is not supported (this morphax "
+                             f"reads version {VERSION}); re-create it with `morphax lattice`")
+        try:
+            grid = tuple(data["grid"])
+            cell_size = float(data["cell_size"])
+            n_angles = int(data.get("n_angles", 16))
+            kinds = np.array([list(g) for g in grid[::-1]])
+            order = [(int(i), int(j)) for i, j in zip(*np.nonzero(kinds == "P"), strict=True)]
+            by_cell = {tuple(p["cell"]): p for p in data.get("pores", [])}
+            if set(by_cell) != set(order):
+                missing = sorted(set(order) - set(by_cell))
+                extra = sorted(set(by_cell) - set(order))
+                raise DesignError(f"the pores listed do not match the P cells of the grid "
+                                  f"(missing {missing}, not porous {extra})",
+                                  (missing or extra)[0], "grid")
+            radii = np.array([by_cell[c]["radii"] for c in order], dtype=float).reshape(
+                len(order), -1 if order else n_angles)
+            forms = tuple(None if "form" not in by_cell[c] else
+                          (by_cell[c]["form"]["kind"], float(by_cell[c]["form"]["r0"]),
+                           float(by_cell[c]["form"]["c1"]), float(by_cell[c]["form"]["c2"]))
+                          for c in order)
+            large = tuple(LargePore(int(lp["cell"][0]), int(lp["cell"][1]), int(lp["size"]),
+                                    tuple(lp["radii"])) for lp in data.get("large_pores", []))
+            constraints = Constraints(**data.get("constraints", {}))
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"malformed design file: {err!r}; compare with the output of "
+                             "`morphax lattice`") from None
+        return cls(grid, cell_size, radii, large, constraints, forms,
+                   name=str(data.get("name", "")), check=check)
+
+    @classmethod
+    def from_json(cls, text: str, *, check: bool = True) -> CellularSolid:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"the design file is not valid JSON: {err}") from None
+        return cls.from_dict(data, check=check)
+
+    @classmethod
+    def load(cls, path, *, check: bool = True) -> CellularSolid:
+        """Read a design JSON file; DesignError if it violates its own constraints."""
+        import pathlib
+
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise InputError(f"design file {str(path)!r} does not exist; make one with "
+                             "`morphax lattice --out DESIGN.json`")
+        return cls.from_json(path.read_text(), check=check)
+
+    def __eq__(self, other):
+        return (isinstance(other, CellularSolid) and self.to_dict() == other.to_dict())
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"CellularSolid({self.rows} x {self.cols} cells of {self.cell_size} mm, "
+                f"{len(self.porous_cells)} porous, {len(self.solid_cells)} solid, "
+                f"{len(self.large_pores)} large pores, porosity {self.porosity():.3f})")
+
+
+def pore_lattice(n: int, radii) -> CellularSolid:
+    """The unit square with an n x n lattice of circular pores (the Meta-PDE elasticity domain):
+    pore (i, j) is centred at ((j + 1/2) / n, (i + 1/2) / n) with radius radii[i, j] (or one
+    scalar), in the units of the square. Meshing gives facet sets left/right/bottom/top and
+    pore_<i>_<j>. Raises DesignError when a pore does not fit in its cell of side 1 / n."""
+    if n < 1:
+        raise InputError(f"the pore lattice needs n >= 1, got {n}")
+    r = np.broadcast_to(np.asarray(radii, dtype=float), (n, n))
+    return CellularSolid(("P" * n,) * n, 1.0 / n, np.repeat((2.0 * n * r).reshape(-1, 1), 16,
+                                                            axis=1), name=f"pore lattice {n}x{n}")
