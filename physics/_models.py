@@ -105,16 +105,25 @@ class NeoHookean(Model):
     """Compressible neo-Hookean solid (the NMA material, Oktay et al. 2023):
     W = mu/2 (I1 - 3 - 2 ln J) + kappa/2 (ln J)^2, I1 = tr(F^T F), in 3-D; in 2-D plane strain
     (F_33 = 1), which is the same formula with I1 - 2 over the in-plane F.
+    Its small-strain limit is linear elasticity with Lame parameters mu and lambda = kappa.
     W is +inf where J = det F <= 0, so a Newton line search backs off from inverted elements.
-    Use `NeoHookean.from_young(E, nu)` for E, nu (kappa with the 3-D formula, as Varmint)."""
+    """
 
     field = "vector"
     mu: float = 1.0
     kappa: float = 10.0
 
     @classmethod
-    def from_young(cls, E: float, nu: float) -> NeoHookean:
-        mu, kappa = bulk_from_young(E, nu)
+    def from_young(cls, E: float, nu: float, convention: str = "lame") -> NeoHookean:
+        """From Young's modulus and Poisson's ratio. convention "lame" (default): kappa is the
+        Lame lambda, so the small-strain limit is LinearElasticity(E, nu). "varmint": kappa =
+        E / (3 (1 - 2 nu)), the 3-D bulk modulus formula of the NMA code (Varmint)."""
+        if convention == "lame":
+            mu, kappa = lame_from_young(E, nu)
+        elif convention == "varmint":
+            mu, kappa = bulk_from_young(E, nu)
+        else:
+            raise InputError(f"convention must be 'lame' or 'varmint', got {convention!r}")
         return cls(mu=float(mu), kappa=float(kappa))
 
     def density(self, u, g, x, p):

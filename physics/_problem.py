@@ -58,6 +58,20 @@ class Pressure:
     value: float
 
 
+def _jitted(method):
+    """A method compiled once per Problem instance (the problem is static; arrays are traced).
+    Called inside another trace it is inlined, so it composes with grad, jit and vmap."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args):
+        cache = self.__dict__.setdefault("_jit_cache", {})
+        if method.__name__ not in cache:
+            cache[method.__name__] = jax.jit(functools.partial(method, self))
+        return cache[method.__name__](*args)
+
+    return wrapper
+
+
 class Compiled(NamedTuple):
     """The jit-compiled functions Newton calls; (u, p) are full dofs and parameters."""
 
@@ -180,6 +194,7 @@ class Problem:
             out[pos] = np.ravel(np.asarray(val))
         return out
 
+    @_jitted
     def lift(self, u_free, p, lam=1.0) -> jax.Array:
         """The full dof vector (ndof,) from the free values and the prescribed ones."""
         u = jnp.zeros(self.ndof, dtype=jnp.result_type(u_free))
@@ -292,18 +307,21 @@ class Problem:
         return f
 
     # ----- global quantities -----------------------------------------------------------------
+    @_jitted
     def residual(self, u, p, lam=1.0) -> jax.Array:
         """Global residual (ndof,) at the full dof vector u (prescribed entries included)."""
         r = self.cell_residuals(u, p, lam)
         return jnp.zeros(self.ndof, r.dtype).at[self._cell_dofs.ravel()].add(r.ravel()) \
             - self.load_vector(p, lam)
 
+    @_jitted
     def energy(self, u, p, lam=1.0) -> jax.Array:
         """Total potential energy (scalar); +inf where an element is inverted."""
         if not self.model.energy:
             raise InputError(f"{type(self.model).__name__} has no energy; use the residual")
         return jnp.sum(self.cell_energies(u, p, lam)) - jnp.dot(self.load_vector(p, lam), u)
 
+    @_jitted
     def tangent_values(self, u, p) -> jax.Array:
         """Values (nnz,) of the global tangent in the fixed CSR pattern `self.pattern`."""
         return jax.ops.segment_sum(self.cell_tangents(u, p).ravel(), self._scatter,
@@ -355,6 +373,7 @@ class Problem:
                              shape=(self.free.size, self.free.size))
 
     # ----- post-processing -------------------------------------------------------------------
+    @_jitted
     def cell_flux(self, u, p) -> jax.Array:
         """Cell averages (m, c, d) of the weak-form flux: k grad u for Poisson models (the heat
         flux is its negative), the first Piola-Kirchhoff stress P for solids (the Cauchy
@@ -363,6 +382,7 @@ class Problem:
         flux, _ = jax.vmap(jax.vmap(self._pointwise(p["material"])))(uq, gq, xq)
         return jnp.einsum("mqcd,mq->mcd", flux, jxw) / jnp.sum(jxw, axis=1)[:, None, None]
 
+    @_jitted
     def cauchy_stress(self, u, p) -> jax.Array:
         """Cell averages (m, d, d) of the Cauchy stress sigma = P F^T / det F (solids)."""
         if self.ncomp != self.dim:
@@ -380,6 +400,7 @@ class Problem:
                              shape=(self.free.size, self.fixed.size))
 
     # ----- diagnostics -----------------------------------------------------------------------
+    @_jitted
     def bad_cells(self, u, p) -> jax.Array:
         """Cells (m,) bool whose energy density or flux is not finite (e.g. det F <= 0)."""
         if self.model.energy:
@@ -396,8 +417,7 @@ class Problem:
             e = self.energy(u, p, lam) if energy else 0.5 * jnp.sum(r[self.free] ** 2)
             return r, e
 
-        return Compiled(jax.jit(residual_energy), jax.jit(self.tangent_values),
-                        jax.jit(self.bad_cells))
+        return Compiled(jax.jit(residual_energy), self.tangent_values, self.bad_cells)
 
     def __repr__(self):
         return (f"Problem({type(self.model).__name__}, {self.mesh!r}, {self.ndof} dofs, "

@@ -143,4 +143,4 @@ def _build(problem: Problem, options: NewtonOptions):
         return vjp(-lam)
 
     run.defvjp(run_fwd, run_bwd)
-    return run
+    return jax.jit(run)   # compiled forward and backward passes, not op-by-op dispatch
