@@ -15,8 +15,8 @@ from ._fourier import bertoldi_radii as bertoldi_radii
 from ._fourier import interpolation_matrix as interpolation_matrix
 from ._fourier import sample_angles as sample_angles
 from ._gmsh import gmsh_session as gmsh_session
-from ._io import plot_mesh as plot_mesh
-from ._io import write_mesh as write_mesh
+from ._io import plot_mesh_groups as plot_mesh_groups
+from ._io import write_mesh_groups as write_mesh_groups
 from ._manufacture import Ligament as Ligament
 from ._manufacture import constraint_penalty as constraint_penalty
 from ._manufacture import free_segments as free_segments

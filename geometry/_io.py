@@ -10,8 +10,9 @@ from morphax.physics import InputError, Mesh, atomic_path
 _LINE = {"tri3": "line", "tri6": "line3"}
 
 
-def write_mesh(mesh: Mesh, path) -> None:
-    """Write a 2-D triangle mesh atomically. .msh (gmsh 2.2 ASCII): each triangle once, in a
+def write_mesh_groups(path, mesh: Mesh) -> pathlib.Path:
+    """Write a 2-D triangle mesh with its named groups, atomically; returns the path.
+    `morphax.physics.read_mesh` reads the groups back. .msh (gmsh 2.2 ASCII): each triangle once, in a
     physical group per region (cell_<i>_<j>, block_<k>, or "domain"), one line group per facet
     set (the unions left/right/bottom/top/pores are written as their parts) and one point
     group per node-only set, named as in the mesh. .vtu: the triangles with cell data
@@ -28,13 +29,12 @@ def write_mesh(mesh: Mesh, path) -> None:
     tri_type = mesh.element.meshio_name
     cells = np.asarray(mesh.cells)
     if suffix == ".vtu":
+        from morphax.physics import write_vtu
+
         region = np.full(len(cells), -1, np.int64)
         for k, name in enumerate(("porous", "solid", "large")):
             region[mesh.cell_sets.get(name, np.zeros(0, np.int64))] = k
-        out = meshio.Mesh(pts3, [(tri_type, cells)], cell_data={"region": [region]})
-        with atomic_path(path) as tmp:
-            meshio.write(tmp, out, file_format="vtu")
-        return
+        return write_vtu(path, mesh, cell_data={"region": region})
     blocks, phys, field = [], [], {}
     tag = 0
 
@@ -67,9 +67,10 @@ def write_mesh(mesh: Mesh, path) -> None:
                       field_data=field)
     with atomic_path(path) as tmp:
         meshio.write(tmp, out, file_format="gmsh22", binary=False)
+    return path
 
 
-def plot_mesh(mesh: Mesh, path, *, title: str = "") -> None:
+def plot_mesh_groups(path, mesh: Mesh, *, title: str = "") -> pathlib.Path:
     """A PNG preview: triangles, pore boundaries (red), outer sides (blue), solid cell faces
     (green) and single-node sets (black dots)."""
     import matplotlib
@@ -102,3 +103,4 @@ def plot_mesh(mesh: Mesh, path, *, title: str = "") -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)
+    return path

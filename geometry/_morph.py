@@ -71,16 +71,24 @@ class _PoreMap:
         self.nodes, self.pore, self.W, self.t = nodes, pore, W, t
         self.direction, self.centre, self.rho_c, self.h = direction, centre, rho_c, h
 
-    def coords(self, radii, dtype):
-        r = jnp.asarray(radii, dtype=dtype)
+    def coords(self, radii, dtype, xp=jnp):
+        """Coordinates (M, 2) of the map's nodes; xp = jax.numpy (traceable) or numpy."""
+        r = xp.asarray(radii, dtype=dtype)
         if r.ndim == 1:
             r = r[None, :]
-        W = jnp.asarray(self.W, dtype=dtype)
-        rho_p = jnp.asarray(self.h, dtype=dtype) * jnp.sum(W * r[self.pore], axis=1)
-        t = jnp.asarray(self.t, dtype=dtype)
-        rho = rho_p + t * (jnp.asarray(self.rho_c, dtype=dtype) - rho_p)
-        return jnp.asarray(self.centre, dtype=dtype) + rho[:, None] * jnp.asarray(
+        W = xp.asarray(self.W, dtype=dtype)
+        rho_p = xp.asarray(self.h, dtype=dtype) * xp.sum(W * r[self.pore], axis=1)
+        t = xp.asarray(self.t, dtype=dtype)
+        rho = rho_p + t * (xp.asarray(self.rho_c, dtype=dtype) - rho_p)
+        return xp.asarray(self.centre, dtype=dtype) + rho[:, None] * xp.asarray(
             self.direction, dtype=dtype)
+
+
+def _min_dets(points: np.ndarray, mesh: Mesh) -> np.ndarray:
+    """Smallest Jacobian determinant of each cell over its quadrature points (NumPy)."""
+    _, _, dshape = mesh.element.tables(None)
+    jac = np.einsum("mkd,qke->mqde", np.asarray(points)[mesh.cells], np.asarray(dshape))
+    return (jac[..., 0, 0] * jac[..., 1, 1] - jac[..., 0, 1] * jac[..., 1, 0]).min(axis=1)
 
 
 class MorphableMesh:
@@ -99,9 +107,13 @@ class MorphableMesh:
         self._base = np.asarray(raw.points, dtype=float)
         snap = options.pore_segments is None
         self._maps = self._build_maps(raw, snap)
-        pts = np.asarray(self.points(design.params()))
+        pts = self._base.copy()
+        for m, r in zip(self._maps, (design.radii, *[lp.radii for lp in design.large_pores]),
+                        strict=True):
+            if m is not None:
+                pts[m.nodes] = m.coords(np.asarray(r, dtype=float), float, np)
         self.mesh = raw.with_points(pts)
-        self._ref_det = np.asarray(self.mesh.jacobian_determinants()).min(axis=1)
+        self._ref_det = _min_dets(pts, self.mesh)
         if np.any(self._ref_det <= 0):
             raise MeshError("gmsh produced a mesh with non-positive Jacobians after placing the "
                             "pore nodes on the exact curves; use a finer size or pore_size",
@@ -179,8 +191,7 @@ class MorphableMesh:
         """Whether the mesh morphed to `params` is still valid (positive element Jacobians,
         all angles >= min_angle degrees). Concrete parameters only."""
         pts = np.asarray(self.points(params))
-        det = np.asarray(self.mesh.with_points(pts).jacobian_determinants()).min(axis=1)
-        ratio = det / self._ref_det
+        ratio = _min_dets(pts, self.mesh) / self._ref_det
         ang = triangle_angles(pts, self.mesh.cells).min(axis=1)
         bad = np.nonzero((ratio <= 0) | (ang < min_angle))[0]
         return MorphCheck(bool(bad.size == 0), float(ratio.min()), float(ang.min()),
@@ -220,7 +231,7 @@ class MorphableMesh:
                 th = _fourier.sample_angles(n)
                 W = jnp.asarray(_fourier.interpolation_matrix(th, r.shape[-1]), dtype=r.dtype)
                 rho = h * (W @ r)
-                return jnp.asarray(c, dtype=r.dtype) + rho[:, None] * jnp.asarray(
+                return jnp.asarray(c, dtype=r.dtype)[None, :] + rho[:, None] * jnp.asarray(
                     np.stack([np.cos(th), np.sin(th)], axis=1), dtype=r.dtype)
         raise InputError(f"the design has no pore {name!r}")
 

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from morphax.geometry import CellularSolid, mesh_design, plot_mesh, write_mesh
+    from morphax.geometry import CellularSolid, mesh_design, plot_mesh_groups, write_mesh_groups
     from morphax.physics import InputError
 
     out = pathlib.Path(args.out)
@@ -28,10 +28,10 @@ def run(args) -> int:
         raise InputError(f"--out must end in .msh or .vtu, got {args.out!r}")
     design = CellularSolid.load(args.design)
     mesh = mesh_design(design, size=args.size, order=args.order)
-    write_mesh(mesh, out)
+    write_mesh_groups(out, mesh)
     preview = None if args.no_preview else pathlib.Path(args.preview or out.with_suffix(".png"))
     if preview is not None:
-        plot_mesh(mesh, preview, title=f"{pathlib.Path(args.design).name}: {mesh.n_cells} "
+        plot_mesh_groups(preview, mesh, title=f"{pathlib.Path(args.design).name}: {mesh.n_cells} "
                                        f"{mesh.cell_type} cells, {mesh.n_nodes} nodes")
     if not args.quiet:
         groups = sorted(mesh.node_sets)
