@@ -55,9 +55,19 @@ class SuperLU(LinearSolver):
 
     def factorize(self, A):
         try:
-            return _SuperLUFactor(spla.splu(sp.csc_matrix(A), permc_spec=self.permc_spec))
+            lu = spla.splu(sp.csc_matrix(A), permc_spec=self.permc_spec)
         except RuntimeError as err:  # "Factor is exactly singular"
             raise SingularMatrixError(_singular_message(A, err)) from None
+        check_pivots(np.abs(lu.U.diagonal()), A)
+        return _SuperLUFactor(lu)
+
+
+def check_pivots(pivots: np.ndarray, A) -> None:
+    """SingularMatrixError when the smallest pivot is at rounding level of the largest: the
+    matrix is singular up to floating point (a factorization does not always notice)."""
+    if pivots.size and not pivots.min() > pivots.size * np.finfo(float).eps * pivots.max():
+        raise SingularMatrixError(_singular_message(
+            A, f"pivot ratio {pivots.min() / pivots.max():.1e}"))
 
 
 def _singular_message(A, err) -> str:

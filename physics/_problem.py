@@ -93,6 +93,7 @@ class Problem:
                  source=None, quadrature_degree: int | None = None):
         if not isinstance(mesh, Mesh):
             raise InputError(f"expected a morphax Mesh, got {type(mesh).__name__}")
+        mesh.check()
         self.mesh, self.model = mesh, model
         self.elem = mesh.element
         self.dim = mesh.dim
