@@ -11,7 +11,7 @@ import numpy as np
 from morphax.geometry import CellularSolid, MeshOptions, gmsh_session, mesh_design
 from morphax.physics import InputError, Mesh, atomic_path, atomic_write_bytes, orient_cells
 
-from ._formats import float32_solid, read_3mf, read_stl, step_check, stl_bytes, threemf_bytes
+from ._formats import face_area, float32_solid, read_3mf, read_stl, step_check, stl_bytes, threemf_bytes
 from ._report import PrintReport, draw_report, make_report
 from ._solid import FabricationError, Section, check_solid, extrude, polygon_area, section_from_mesh
 
@@ -110,7 +110,7 @@ def _check_matches(design: CellularSolid, mesh: Mesh) -> None:
 def _write_step(gmsh, faces, path, thickness, reference_area=None) -> dict:
     occ = gmsh.model.occ
     occ.synchronize()
-    area = float(sum(occ.getMass(2, f) for _, f in faces))
+    area = float(sum(face_area(gmsh, f) for _, f in faces))
     if reference_area is not None and abs(area - reference_area) > 1e-4 * reference_area:
         raise FabricationError(f"the OpenCASCADE section has area {area:.6f} mm^2, the design "
                                f"{reference_area:.6f} mm^2; the CAD construction failed")
@@ -148,7 +148,7 @@ def _write_step_design(design: CellularSolid, path, thickness, segments) -> dict
         shape = occ.fuse(rects[:1], rects[1:])[0] if len(rects) > 1 else rects
         holes = []
         for name, *_ in design.pores():
-            xy = design.pore_polygon(name, max(segments, 64))
+            xy = design.pore_polygon(name, max(segments, 256))
             tags = [occ.addPoint(float(x), float(y), 0.0) for x, y in xy]
             curve = occ.addSpline([*tags, tags[0]])
             holes.append((2, occ.addPlaneSurface([occ.addCurveLoop([curve])])))
@@ -180,9 +180,11 @@ def _write_step_section(section: Section, path, thickness) -> dict:
             lines = [occ.addLine(tags[i], tags[(i + 1) % len(tags)]) for i in range(len(tags))]
             return occ.addCurveLoop(lines)
 
-        faces = [(2, occ.addPlaneSurface([wire(loops[o])] + [wire(loops[h]) for h in
-                                                               holes_of[o]]))
-                 for o in outers]
+        faces = []
+        for o in outers:   # each outer loop minus its holes (a cut is orientation-proof)
+            face = [(2, occ.addPlaneSurface([wire(loops[o])]))]
+            holes = [(2, occ.addPlaneSurface([wire(loops[h])])) for h in holes_of[o]]
+            faces += occ.cut(face, holes)[0] if holes else face
         return _write_step(gmsh, faces, path, thickness, section.area)
 
 

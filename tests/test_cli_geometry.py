@@ -1,0 +1,114 @@
+"""`morphax lattice`, `morphax mesh` and `morphax export` end to end."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from morphax.fabrication import check_solid, read_stl, save_result, step_volume
+from morphax.geometry import CellularSolid, mesh_design
+from morphax.physics import read_mesh
+
+from morphax.cli import main
+
+
+@pytest.fixture(scope="module")
+def design_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "design.json"
+    assert main(["lattice", "--rows", "2", "--cols", "3", "--cell-size", "4", "--porosity",
+                 "0.3", "--solid", "1,1", "--out", str(path)]) == 0
+    return path
+
+
+def test_lattice_writes_a_design(design_file, capsys):
+    d = CellularSolid.load(design_file)
+    assert (d.rows, d.cols, d.cell_size) == (2, 3, 4.0)
+    assert d.kind(1, 1) == "solid" and d.porosity() == pytest.approx(0.3, rel=1e-12)
+    out = design_file.with_name("b.json")
+    assert main(["lattice", "--rows", "2", "--cols", "2", "--cell-size", "5", "--porosity",
+                 "0.2", "--pore", "bertoldi", "--c1", "0.2", "--c2", "-0.1", "--out",
+                 str(out)]) == 0
+    assert "porosity 0.2000" in capsys.readouterr().out
+    assert json.loads(out.read_text())["pores"][0]["form"]["kind"] == "bertoldi"
+    out = design_file.with_name("r.json")
+    assert main(["lattice", "--rows", "1", "--cols", "2", "--cell-size", "5", "--porosity",
+                 "0.3", "--radii", "1,0.8,1,0.8,1,0.8,1,0.8", "--out", str(out)]) == 0
+    assert CellularSolid.load(out).n_angles == 8
+
+
+def test_mesh_writes_groups_and_preview(design_file, tmp_path, capsys):
+    out = tmp_path / "m.msh"
+    assert main(["mesh", str(design_file), "--out", str(out), "--size", "1.0"]) == 0
+    mesh = read_mesh(out)
+    assert {"left_0", "top_2", "corner_tr", "solid_1_1_center", "pore_0_0"} <= set(
+        mesh.node_sets)
+    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+    assert "named groups" in capsys.readouterr().out
+    assert main(["mesh", str(design_file), "--out", str(tmp_path / "m2.vtu"), "--order", "2",
+                 "--no-preview"]) == 0
+    assert (tmp_path / "m2.vtu").exists() and not (tmp_path / "m2.png").exists()
+
+
+@pytest.mark.parametrize("suffix", ["stl", "3mf", "step"])
+def test_export_prints_the_report(design_file, tmp_path, capsys, suffix):
+    out = tmp_path / f"part.{suffix}"
+    assert main(["export", str(design_file), "--thickness", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "mass" in text and "12.000 x 8.000 x 2.000 mm" in text
+    report = json.loads((tmp_path / "part.report.json").read_text())
+    assert report["format"] == suffix and report["solid_check"]["watertight"]
+    d = CellularSolid.load(design_file)
+    exact = d.material_area() * 2.0
+    if suffix == "step":
+        assert step_volume(out) == pytest.approx(exact, rel=1e-6)
+    else:   # 128-gon pores: a little more material than the exact curves
+        assert report["volume_mm3"] == pytest.approx(exact, rel=1e-3)
+
+
+def test_export_deformed(design_file, tmp_path, capsys):
+    d = CellularSolid.load(design_file)
+    mesh = mesh_design(d, size=1.0)
+    x = np.asarray(mesh.points)
+    save_result(tmp_path / "res.npz", mesh, np.stack([0.1 * x[:, 0], 0 * x[:, 1]], axis=1))
+    out = tmp_path / "def.stl"
+    assert main(["export", str(design_file), "--thickness", "1", "--out", str(out),
+                 "--deformed", str(tmp_path / "res.npz"), "--no-report"]) == 0
+    assert "deformed configuration" in capsys.readouterr().out
+    solid = read_stl(out)
+    assert np.ptp(solid.vertices[:, 0]) == pytest.approx(12 * 1.1, rel=1e-6)
+    check_solid(solid, merge=True)
+    assert not (tmp_path / "def.report.json").exists()
+
+
+def test_errors_exit_2_and_write_nothing(design_file, tmp_path, capsys):
+    out = tmp_path / "x.json"
+    assert main(["lattice", "--rows", "2", "--cols", "2", "--cell-size", "5", "--porosity",
+                 "0.9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "lower the porosity" in err and "error" in err
+    assert main(["export", str(design_file), "--thickness", "2", "--out",
+                 str(tmp_path / "p.obj")]) == 2
+    assert ".stl, .3mf or .step" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.json"), "--thickness", "2", "--out",
+                 str(tmp_path / "p.stl")]) == 2
+    assert "morphax lattice" in capsys.readouterr().err
+    assert main(["mesh", str(design_file), "--out", str(tmp_path / "m.stl")]) == 2
+    data = json.loads(design_file.read_text())
+    data["pores"][2]["radii"][5] = 1.3
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    assert main(["export", str(bad), "--thickness", "2", "--out", str(tmp_path / "p.stl")]) == 2
+    msg = capsys.readouterr().err
+    cell = data["pores"][2]["cell"]
+    assert f"cell ({cell[0]}, {cell[1]})" in msg and "(0, 1)" in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]
+
+
+def test_console_entry_point(tmp_path):
+    out = tmp_path / "d.json"
+    run = subprocess.run([sys.executable, "-m", "morphax", "lattice", "--rows", "1", "--cols",
+                          "1", "--cell-size", "3", "--porosity", "0.2", "--out", str(out)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert CellularSolid.load(out).cell_size == 3.0
