@@ -29,7 +29,7 @@ def read_mesh(path) -> Mesh:
         raise InputError(f"mesh file {str(path)!r} does not exist")
     try:
         raw = meshio.read(path)
-    except Exception as err:  # meshio raises many types for unreadable files
+    except (Exception, SystemExit) as err:  # meshio raises many types (even exits) on bad files
         raise InputError(f"cannot read mesh {str(path)!r}: {err}") from None
     return from_meshio(raw)
 
@@ -131,11 +131,45 @@ def write_vtu(path, mesh: Mesh, point_data=None, cell_data=None) -> pathlib.Path
 
 
 def write_mesh(path, mesh: Mesh) -> pathlib.Path:
-    """Write a mesh in the format of the suffix (.msh, .vtu, .xdmf, ...) atomically."""
+    """Write a mesh in the format of the suffix (.msh, .vtu, .xdmf, ...) atomically. In gmsh
+    files the named cell, facet and node sets become physical groups (read back by read_mesh)."""
     path = pathlib.Path(path)
     with atomic_path(path) as tmp:
-        to_meshio(mesh).write(tmp, file_format="gmsh" if path.suffix == ".msh" else None)
+        if path.suffix == ".msh":
+            _with_groups(mesh).write(tmp, file_format="gmsh22", binary=False)
+        else:
+            to_meshio(mesh).write(tmp)
     return path
+
+
+def _with_groups(mesh: Mesh):
+    """A meshio.Mesh whose blocks carry gmsh physical tags for every named set."""
+    import meshio
+
+    dim = mesh.dim
+    blocks, tags, field_data = [], [], {}
+    cell_tag = np.zeros(mesh.n_cells, dtype=int)
+    for name, idx in sorted(mesh.cell_sets.items()):
+        field_data[name] = np.array([len(field_data) + 1, dim])
+        cell_tag[idx] = len(field_data)
+    if not mesh.cell_sets:
+        field_data["domain"] = np.array([1, dim])
+        cell_tag[:] = 1
+    for tag in np.unique(cell_tag):
+        blocks.append((mesh.element.meshio_name, mesh.cells[cell_tag == tag]))
+        tags.append(np.full((cell_tag == tag).sum(), tag))
+    facet_name = element(mesh.element.facet).meshio_name
+    for name, facets in sorted(mesh.facet_sets.items()):
+        field_data[name] = np.array([len(field_data) + 1, dim - 1])
+        blocks.append((facet_name, facets))
+        tags.append(np.full(len(facets), len(field_data)))
+    for name, nodes in sorted(mesh.node_sets.items()):
+        if name not in mesh.facet_sets:
+            field_data[name] = np.array([len(field_data) + 1, 0])
+            blocks.append(("vertex", nodes[:, None]))
+            tags.append(np.full(len(nodes), len(field_data)))
+    return meshio.Mesh(_pad3(np.asarray(mesh.points)), blocks, field_data=field_data,
+                       cell_data={"gmsh:physical": tags, "gmsh:geometrical": tags})
 
 
 def _pad3(points):

@@ -390,7 +390,7 @@ class Problem:
             raise InputError("the Cauchy stress is defined for solid mechanics models")
         _, _, jxw, xq, uq, gq = self._fields(jnp.ravel(u), p["points"])
         flux, _ = jax.vmap(jax.vmap(self._pointwise(p["material"])))(uq, gq, xq)
-        F = jnp.eye(self.dim, dtype=gq.dtype) + gq
+        F = jnp.eye(self.dim, dtype=gq.dtype)[None, None] + gq
         sigma = jnp.einsum("mqij,mqkj->mqik", flux, F) / det(F)[..., None, None]
         return jnp.einsum("mqij,mq->mij", sigma, jxw) / jnp.sum(jxw, axis=1)[:, None, None]
 
