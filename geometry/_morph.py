@@ -197,6 +197,25 @@ class MorphableMesh:
         return MorphCheck(bool(bad.size == 0), float(ratio.min()), float(ang.min()),
                           float(min_angle), tuple(int(b) for b in bad))
 
+    def valid_step(self, params, target, *, min_angle: float = 5.0, tol: float = 1e-3) -> float:
+        """The largest s in [0, 1] (to `tol`, by bisection) for which the mesh morphed to
+        params + s (target - params) passes `check`: how far an optimizer step can go before
+        a remesh is needed. 0.0 if even `params` is invalid."""
+        def at(s):
+            return jax.tree_util.tree_map(lambda a, b: np.asarray(a) + s * (np.asarray(b)
+                                                                           - np.asarray(a)),
+                                          params, target)
+
+        if self.check(at(1.0), min_angle=min_angle).valid:
+            return 1.0
+        if not self.check(at(0.0), min_angle=min_angle).valid:
+            return 0.0
+        lo, hi = 0.0, 1.0
+        while hi - lo > tol:
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if self.check(at(mid), min_angle=min_angle).valid else (lo, mid)
+        return lo
+
     def remesh(self, params) -> MorphableMesh:
         """A new MorphableMesh built by gmsh at `params` (a new topology), same options.
         Raises DesignError if the parameters violate the design's bounds."""

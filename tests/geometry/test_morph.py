@@ -92,6 +92,11 @@ def test_validity_report_and_remesh(design, morph):
     assert report.min_angle < 20.0
     with pytest.raises(MeshError, match="remesh"):
         morph.mesh_at(big, check=True, min_angle=20.0)
+    s = morph.valid_step(design.params(), big, min_angle=20.0)
+    assert 0.0 < s < 1.0
+    mid = {"radii": design.params()["radii"] * (1 - 0.8 * s * 0.99), "large": ()}
+    assert morph.check(mid, min_angle=20.0).valid
+    assert morph.valid_step(design.params(), p_ok, min_angle=20.0) == 1.0
     new = morph.remesh(big)
     assert new.check(big, min_angle=20.0).valid
     assert np.allclose(new.design.radii, np.asarray(big["radii"]))
