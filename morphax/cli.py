@@ -11,10 +11,12 @@ from ._version import __version__
 
 #: (name, module, one-line help). Each module defines `add_arguments(parser)` and `run(args)`.
 COMMANDS = [
+    ("design", "morphax._cmd_design", "co-design a metamaterial and its neural controller (NMA)"),
     ("solve", "morphax._cmd_solve", "solve a FEA problem described by a TOML file"),
     ("lattice", "morphax._cmd_lattice", "make a cellular-solid design (a grid of porous cells)"),
     ("mesh", "morphax._cmd_mesh", "mesh a design with gmsh and write a mesh file and preview"),
     ("export", "morphax._cmd_export", "export a design as a printable part (STL, 3MF, STEP)"),
+    ("tutorial", "morphax._cmd_tutorial", "list or run the tutorials"),
     ("bench", "morphax.bench", "run a benchmark: morphax bench NAME [--quick] [--json PATH|-]"),
 ]
 
