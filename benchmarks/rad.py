@@ -1,0 +1,5 @@
+import sys
+
+import morphax.bench
+
+sys.exit(morphax.bench.main(["rad", *sys.argv[1:]]))
