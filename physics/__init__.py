@@ -71,3 +71,4 @@ from ._reaction_diffusion import rd_times as rd_times
 from ._reaction_diffusion import rd_trajectory as rd_trajectory
 from ._solve import Solution as Solution
 from ._solve import solve as solve
+from ._jaxfem import JaxFemProblem as JaxFemProblem

@@ -69,7 +69,8 @@ def solve(problem: Problem, params=None, *, options: NewtonOptions | None = None
     options = NewtonOptions(**{**vars(options or NewtonOptions()), **option_overrides})
     p = problem.params() if params is None else params
     problem.check_params(p)
-    warn_if_float32(p)
+    if "points" in p:   # problems without node coordinates (JaxFemProblem) warn themselves
+        warn_if_float32(p)
     if not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(p)):
         u_free, report = newton(problem, p, options=options)   # plain values: no AD wrapper
         u = np.zeros(problem.ndof)
@@ -88,6 +89,16 @@ def solve(problem: Problem, params=None, *, options: NewtonOptions | None = None
 
 
 _CACHE_ATTR = "_morphax_solvers"
+
+
+def _float_dtype(p):
+    """The solution's dtype: that of the node coordinates, or for problems whose parameters
+    hold none (JaxFemProblem) that of the first floating-point leaf."""
+    if "points" in p:
+        return jnp.result_type(p["points"])
+    leaves = [x for x in jax.tree_util.tree_leaves(p)
+              if jnp.issubdtype(jnp.result_type(x), jnp.floating)]
+    return jnp.result_type(leaves[0]) if leaves else jnp.zeros(()).dtype
 
 
 def _differentiable_solve(problem: Problem, options: NewtonOptions):
@@ -111,7 +122,7 @@ def _build(problem: Problem, options: NewtonOptions):
             return np.full(n_free, np.nan), np.int64(-_store(err))
 
     def forward(p):
-        dtype = jnp.result_type(p["points"])
+        dtype = _float_dtype(p)
         shapes = (jax.ShapeDtypeStruct((n_free,), dtype), jax.ShapeDtypeStruct((), jnp.int64
                   if jax.config.jax_enable_x64 else jnp.int32))
         return jax.pure_callback(host_forward, shapes, p, vmap_method="sequential")
