@@ -131,13 +131,13 @@ def test_sample_is_unbiased_for_the_activations(mode):
     _assert_unbiased(draws, x, trace)
 
 
-@pytest.mark.parametrize("mode", ["same", "project"])
+@pytest.mark.parametrize("mode", ["same", pytest.param("project", marks=pytest.mark.slow)])
 def test_fully_connected_network_gradient_is_unbiased(mode):
     # Only the stored layer inputs are sampled, so each weight gradient holds exactly one
     # sampled factor: tr Cov = sum_l (d_l - 1) ||dL/dW_l||^2 / k_l (RAD paper, Sec. 4).
     kx, km = jax.random.split(jax.random.key(11))
-    x = jax.random.uniform(kx, (150, 784), F64)
-    y = jnp.arange(150) % 10
+    x = jax.random.uniform(kx, (20, 784), F64)  # batch 20 keeps N = 256 estimates cheap
+    y = jnp.arange(20) % 10
     exact_model = RadMLP(keep=1.0, dtype=F64, key=km)
     rad_model = RadMLP(keep=0.1, mode=mode, dtype=F64, key=km)  # same weights
     exact_params, exact_static = eqx.partition(exact_model, eqx.is_array)
@@ -147,7 +147,7 @@ def test_fully_connected_network_gradient_is_unbiased(mode):
         return nll_loss(eqx.combine(p, static), x, y, key=key)
 
     g_exact = jax.grad(loss)(exact_params, jax.random.key(0), exact_static)
-    n = 1024
+    n = 256
     est = jax.jit(jax.vmap(lambda k: jax.grad(loss)(rad_params, k, rad_static)))(
         jax.random.split(jax.random.key(5), n))
     w_exact = [layer.weight for layer in g_exact.layers]
@@ -157,7 +157,7 @@ def test_fully_connected_network_gradient_is_unbiased(mode):
                                for layer in est.layers], axis=1)
     flat_exact = np.concatenate([np.asarray(w).reshape(-1) for w in w_exact])
     rho = n * np.sum((flat_est.mean(0) - flat_exact) ** 2) / trace
-    nu = _effective_dof(flat_est[:256])  # a lower estimate (rank <= 255); enough here
+    nu = _effective_dof(flat_est)  # a lower estimate (rank <= n - 1); conservative bounds
     lo, hi = stats.chi2.ppf([1e-4, 1 - 1e-4], nu) / nu
     assert lo < rho < hi, (rho, lo, hi)
     for le, lx in zip(est.layers, g_exact.layers, strict=True):  # biases are exact
