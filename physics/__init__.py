@@ -26,6 +26,7 @@ from ._io import read_mesh as read_mesh
 from ._io import to_meshio as to_meshio
 from ._io import write_mesh as write_mesh
 from ._io import write_vtu as write_vtu
+from ._linear import Cholmod as Cholmod
 from ._linear import Factorization as Factorization
 from ._linear import LinearSolver as LinearSolver
 from ._linear import SuperLU as SuperLU

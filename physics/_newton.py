@@ -124,7 +124,8 @@ class _Newton:
         fn = self.problem.compiled.tangent_values
         self.tangent = self._timed("time_assembly", lambda: np.asarray(fn(u_full, self.p)))
         self.factor = self._timed("time_factorize", self.solver.factorize,
-                                  self.problem.free_block(self.tangent))
+                                  self.problem.free_block(self.tangent),
+                                  self.problem.model.energy)
         self.report.factorizations += 1
 
     def solve_linear(self, rhs):

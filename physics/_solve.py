@@ -131,8 +131,8 @@ def _build(problem: Problem, options: NewtonOptions):
         u = np.zeros(problem.ndof)
         u[problem.free], u[problem.fixed] = u_free, problem.prescribed_values(p)
         K = problem.free_block(np.asarray(problem.compiled.tangent_values(u, p)))
-        return get_solver(options.linear_solver).factorize(K).solve(np.asarray(u_bar),
-                                                                    transpose=True)
+        factor = get_solver(options.linear_solver).factorize(K, problem.model.energy)
+        return factor.solve(np.asarray(u_bar), transpose=True)
 
     def free_residual(u_free, p):
         return problem.residual(problem.lift(u_free, p), p)[problem.free]

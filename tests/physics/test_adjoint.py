@@ -98,7 +98,8 @@ def test_adjoint_costs_one_factorization(monkeypatch):
     calls = []
     solver = mp.SuperLU()
     original = solver.factorize
-    monkeypatch.setattr(solver, "factorize", lambda A: calls.append(A.shape) or original(A))
+    monkeypatch.setattr(solver, "factorize",
+                        lambda A, sym=False: calls.append(A.shape) or original(A, sym))
     p = problem.params()
     f = lambda q: jnp.sum(mp.solve(problem, q, linear_solver=solver).u)  # noqa: E731
     jax.block_until_ready(f(p))
