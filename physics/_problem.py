@@ -59,15 +59,25 @@ class Pressure:
 
 
 def _jitted(method):
-    """A method compiled once per Problem instance (the problem is static; arrays are traced).
-    Called inside another trace it is inlined, so it composes with grad, jit and vmap."""
+    """A method compiled once per Problem instance and argument shapes (the problem is static;
+    arrays are traced). Concrete calls run an ahead-of-time compiled executable, so calls from
+    the host Newton inside `jax.pure_callback` reuse it instead of recompiling; inside another
+    trace it is inlined, so it composes with grad, jit and vmap."""
 
     @functools.wraps(method)
     def wrapper(self, *args):
         cache = self.__dict__.setdefault("_jit_cache", {})
-        if method.__name__ not in cache:
-            cache[method.__name__] = jax.jit(functools.partial(method, self))
-        return cache[method.__name__](*args)
+        name = method.__name__
+        if name not in cache:
+            cache[name] = jax.jit(functools.partial(method, self))
+        leaves, tree = jax.tree_util.tree_flatten(args)
+        if any(isinstance(x, jax.core.Tracer) for x in leaves):
+            return cache[name](*args)
+        leaves = [x if isinstance(x, jax.Array | np.ndarray) else np.asarray(x) for x in leaves]
+        key = (name, tree, tuple((np.shape(x), jnp.result_type(x)) for x in leaves))
+        if key not in cache:
+            cache[key] = cache[name].lower(*args).compile()
+        return cache[key](*jax.tree_util.tree_unflatten(tree, leaves))
 
     return wrapper
 
@@ -316,6 +326,13 @@ class Problem:
             - self.load_vector(p, lam)
 
     @_jitted
+    def residual_energy(self, u, p, lam=1.0):
+        """(residual, energy) for energy models, (residual, |R_free|^2 / 2) otherwise."""
+        r = self.residual(u, p, lam)
+        e = self.energy(u, p, lam) if self.model.energy else 0.5 * jnp.sum(r[self.free] ** 2)
+        return r, e
+
+    @_jitted
     def energy(self, u, p, lam=1.0) -> jax.Array:
         """Total potential energy (scalar); +inf where an element is inverted."""
         if not self.model.energy:
@@ -410,15 +427,8 @@ class Problem:
 
     @functools.cached_property
     def compiled(self):
-        """jit-compiled (residual and energy or merit), tangent values and bad cells."""
-        energy = self.model.energy
-
-        def residual_energy(u, p, lam):
-            r = self.residual(u, p, lam)
-            e = self.energy(u, p, lam) if energy else 0.5 * jnp.sum(r[self.free] ** 2)
-            return r, e
-
-        return Compiled(jax.jit(residual_energy), self.tangent_values, self.bad_cells)
+        """The compiled functions Newton calls."""
+        return Compiled(self.residual_energy, self.tangent_values, self.bad_cells)
 
     def __repr__(self):
         return (f"Problem({type(self.model).__name__}, {self.mesh!r}, {self.ndof} dofs, "
