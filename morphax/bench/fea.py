@@ -169,9 +169,9 @@ def _skfem(problem, repeats):
 def _jaxfem_status():
     """jax-fem's own solver needs petsc4py (benchmarks/setup_peers.sh builds it)."""
     try:
-        import jax_fem.solver  # noqa: F401
+        mp.JaxFemProblem.import_jax_fem("solver")
     except Exception as err:  # ImportError, or jax-fem's own import-time failures
-        return {"skipped": f"jax-fem's solver cannot be imported: {err}"}
+        return {"skipped": f"jax-fem's solver cannot be imported: {type(err).__name__}: {err}"}
     return {"skipped": "jax-fem's solver imports, but its timing is not wired into this case"}
 
 
