@@ -30,7 +30,7 @@ def run(args) -> int:
         options = mp.NewtonOptions(load_steps=2)
         vtu, png = out / "solution.vtu", out / "solution.png"
     setup = time.perf_counter() - t0
-    sol = mp.solve(problem, options=options)
+    sol = mp.solve(problem, options=options, progress=not args.quiet)
     p = problem.params()
     u = np.asarray(sol.u)
     fields = {}

@@ -27,6 +27,7 @@ class NewtonOptions:
     max_cuts times) and a good one grows by `growth`. line_search: backtracking on the energy
     (or the residual norm for non-energy problems); it also backs off from inverted elements.
     linear_solver: a name from `available_solvers()`, a LinearSolver, or None for the default.
+    progress: a progress bar over the load factor on stderr (the CLI turns it on).
     """
 
     rtol: float = 1e-10
@@ -39,6 +40,7 @@ class NewtonOptions:
     line_search: bool = True
     max_backtracks: int = 12
     linear_solver: str | LinearSolver | None = None
+    progress: bool = False
 
 
 @dataclasses.dataclass
@@ -70,6 +72,13 @@ class NewtonReport:
                 f"{self.residual:.2e} (reference {self.reference_residual:.2e}), "
                 f"{self.time_total:.3f} s ({self.time_linear_algebra:.3f} s linear algebra, "
                 f"{self.linear_solver})")
+
+
+def _progress_bar(enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=1.0, desc="Newton", unit="load", disable=not enabled, leave=False,
+                bar_format="{desc}: {percentage:3.0f}% of the load |{bar}| {elapsed} {postfix}")
 
 
 class _Failure(Exception):
@@ -140,6 +149,7 @@ class _Newton:
         r_ref = np.linalg.norm(self.load_rate(self.lift(u_free, 0.0)))
         report.reference_residual = float(r_ref)
         lam, step = 0.0, 1.0 / max(1, options.load_steps)
+        bar = _progress_bar(options.progress)
         while lam < 1.0:
             target = 1.0 if 1.0 - (lam + step) < 1e-12 else lam + step
             rtol = options.rtol if target == 1.0 else max(options.rtol, options.intermediate_rtol)
@@ -155,7 +165,10 @@ class _Newton:
                     _raise(fail, lam, target, report)
                 continue
             report.increments += 1
+            bar.update(target - lam)
+            bar.set_postfix_str(f"|R| {report.residual:.1e}, {report.iterations} iterations")
             lam, step = target, step * options.growth
+        bar.close()
         report.converged = True
         report.time_total = time.perf_counter() - t_start
         return u_free, report

@@ -105,7 +105,7 @@ def _differentiable_solve(problem: Problem, options: NewtonOptions):
     cache = problem.__dict__.setdefault(_CACHE_ATTR, {})
     key = (options.rtol, options.atol, options.intermediate_rtol, options.max_iterations,
            options.load_steps, options.max_cuts, options.growth, options.line_search,
-           options.max_backtracks, id(options.linear_solver))
+           options.max_backtracks, id(options.linear_solver), options.progress)
     if key not in cache:
         cache[key] = _build(problem, options)
     return cache[key]
