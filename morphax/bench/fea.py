@@ -39,14 +39,15 @@ def run(quick: bool, out, progress: bool) -> dict:
     for case, size in jobs:
         problem, setup = _build(case, size)
         rec = _morphax(problem, repeats)
+        u = rec.pop("u")
         rec.update(case=case, size=size, setup_s=setup)
         records.append(rec)
-        peer = _felupe(problem, case, repeats) if case != "poisson" else _skfem(problem, repeats)
-        peer.update(case=case, size=size, dofs=problem.ndof,
-                    rel_diff=_rel_diff(peer.pop("u"), rec.pop("u")))
-        records.append(peer)
-        records.append({"case": case, "size": size, "dofs": problem.ndof, "solver": "jax-fem",
-                        **_jaxfem_status()})
+        peers = [_felupe(problem, case, repeats), _jaxfem(problem, case, repeats)] \
+            if case != "poisson" else [_skfem(problem, repeats)]
+        for peer in peers:
+            peer.update(case=case, size=size, dofs=problem.ndof,
+                        rel_diff=_rel_diff(peer.pop("u"), u))
+            records.append(peer)
         bar.update(1)
         bar.set_postfix_str(f"{case} {problem.ndof} dofs")
     bar.close()
@@ -166,13 +167,29 @@ def _skfem(problem, repeats):
             "peak_rss_mb": peak_rss_mb(), "u": u}
 
 
-def _jaxfem_status():
-    """jax-fem's own solver needs petsc4py (benchmarks/setup_peers.sh builds it)."""
+def _jaxfem(problem, case, repeats):
+    """jax-fem's own Newton solver (PETSc, built by benchmarks/setup_peers.sh) on the same case,
+    or the reason it cannot run here."""
     try:
         mp.JaxFemProblem.import_jax_fem("solver")
     except Exception as err:  # ImportError, or jax-fem's own import-time failures
-        return {"skipped": f"jax-fem's solver cannot be imported: {type(err).__name__}: {err}"}
-    return {"skipped": "jax-fem's solver imports, but its timing is not wired into this case"}
+        return {"solver": "jax-fem", "skipped": f"jax-fem's solver cannot be imported: "
+                f"{type(err).__name__}: {err}", "u": None}
+    from morphax.physics._jaxfem import run_jaxfem_solver
+
+    from ._jaxfem_cases import jaxfem_problem
+
+    t = time.perf_counter()
+    jf = jaxfem_problem(case, problem, STRAIN)
+    setup_time = time.perf_counter() - t
+    t = time.perf_counter()
+    u, _, reason = run_jaxfem_solver(jf)
+    first = time.perf_counter() - t
+    if u is None:
+        return {"solver": "jax-fem", "skipped": reason, "u": None}
+    solve_time, (u, _, _) = median_time(lambda: run_jaxfem_solver(jf), repeats)
+    return {"solver": "jax-fem", "setup_s": setup_time, "compile_s": max(0.0, first - solve_time),
+            "solve_s": solve_time, "peak_rss_mb": peak_rss_mb(), "u": u}
 
 
 def _rel_diff(u_peer, u):
@@ -196,7 +213,8 @@ def _summary(records):
         "plate_dofs": plate_m["dofs"],
         "speedup_vs_felupe": plate_f["solve_s"] / plate_m["solve_s"] if plate_f else None,
         "speedup_vs_jaxfem": jaxfem["solve_s"] / plate_m["solve_s"] if jaxfem else None,
-        "jaxfem_note": next((r["skipped"] for r in records if r["solver"] == "jax-fem"), None),
+        "jaxfem_note": next((r.get("skipped") for r in records if r["solver"] == "jax-fem"),
+                            None),
         "max_rel_diff": max(diffs) if diffs else None,
         "floor_ratio": plate_m["solve_s"] / plate_m["la_s"],
         "grad_over_forward": max(r["backward_s"] / r["solve_s"] for r in morphax_rows),
