@@ -8,6 +8,7 @@ import pathlib
 import sys
 
 import numpy as np
+
 from morphax.geometry import CellularSolid, MeshOptions, gmsh_session, mesh_design
 from morphax.physics import InputError, Mesh, atomic_path, atomic_write_bytes, orient_cells
 

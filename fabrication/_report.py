@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import numpy as np
+
 from morphax.physics import InputError, atomic_path, atomic_write_text
 
 from ._solid import Section, polygon_area

@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+
 from morphax.physics import InputError, atomic_write_text
 
 from . import _fourier

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
+
 from morphax.physics import InputError, Mesh, atomic_path
 
 _LINE = {"tri3": "line", "tri6": "line3"}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
 from morphax.physics import InputError, Mesh, MeshError, elevate, orient_cells
 
 from . import _fourier

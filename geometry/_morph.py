@@ -19,6 +19,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from morphax.physics import InputError, Mesh, MeshError
 
 from . import _fourier

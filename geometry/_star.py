@@ -8,6 +8,7 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
+
 from morphax.physics import InputError, Mesh, elevate, orient_cells
 
 from ._gmsh import gmsh_session

@@ -4,11 +4,11 @@ design back, resume, and errors."""
 import json
 
 import numpy as np
+
+from morphax.cli import main
 from morphax.fabrication import check_solid, read_stl
 from morphax.geometry import CellularSolid
 from morphax.learners.nma import load_run
-
-from morphax.cli import main
 
 
 def test_design_quick_run_and_resume(tmp_path, capsys):

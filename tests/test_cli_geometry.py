@@ -6,11 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+
+from morphax.cli import main
 from morphax.fabrication import check_solid, read_stl, save_result, step_volume
 from morphax.geometry import CellularSolid, mesh_design
 from morphax.physics import read_mesh
-
-from morphax.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
 from morphax.learners.rad import (  # noqa: E402
     rd_loss_rad,
     rd_stored_values_per_step,

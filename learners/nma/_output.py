@@ -15,6 +15,7 @@ import pathlib
 import equinox as eqx
 import jax
 import numpy as np
+
 from morphax.geometry import CellularSolid, DesignError
 from morphax.physics import InputError, atomic_path, atomic_write_text, write_vtu
 

@@ -16,6 +16,7 @@ import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from morphax.geometry import add_groups, morphable_mesh, project_params
 from morphax.physics import Dirichlet, NeoHookean, Problem, solve
 

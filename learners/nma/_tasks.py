@@ -36,6 +36,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from morphax.geometry import CellularSolid, Constraints
 from morphax.physics import InputError
 

@@ -17,6 +17,7 @@ import equinox as eqx
 import jax
 import numpy as np
 import optax
+
 from morphax.physics import InputError, atomic_path, atomic_write_text
 
 from ._config import NMAConfig

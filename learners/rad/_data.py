@@ -8,6 +8,7 @@ import importlib.util
 import pathlib
 
 import numpy as np
+
 from morphax.physics import InputError
 
 FASHION_MNIST_DIR = pathlib.Path("/usr/share/dataset-fashion-mnist")

@@ -25,6 +25,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+
 from morphax.physics import (
     ReactionDiffusion,
     rd_initial,
@@ -165,6 +166,7 @@ def train_rd_control(problem: ReactionDiffusion, *, keep: float, iterations: int
     import time
 
     import optax
+
     from morphax.physics import rd_initial_theta
 
     k_init, k_rad = jax.random.split(key)

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
 from morphax.geometry import CellularSolid, LargePore, bertoldi_radii, interpolation_matrix, morphable_mesh
 from morphax.physics import Dirichlet, MeshError, NeoHookean, Problem, solve
 

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
 from morphax.learners.nma import (
     NMASystem,
     Trainer,

@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import pytest
+
 from morphax.learners.nma import NMASystem, Trainer, evaluate, preset, train
 
 

@@ -12,6 +12,7 @@ import jax.ad_checkpoint
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
 from morphax.learners.rad import (
     RadIRNN,
     RadMLP,

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
 from morphax.learners.rad import (
     RadConvNet,
     RadIRNN,

@@ -14,9 +14,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
+
 from morphax.learners.rad import RadMLP, nll_loss, rad_conv2d, rad_dense, rd_loss_rad, sample
 from morphax.physics import ReactionDiffusion, rd_initial_theta, rd_loss
-from scipy import stats
 
 F64 = jnp.float64
 NS = (16, 64, 256, 1024, 4096)

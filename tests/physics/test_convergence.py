@@ -3,9 +3,9 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from morphax.physics import validation
 
 from morphax import physics as mp
+from morphax.physics import validation
 
 
 def _rates(cell_type, sizes):

@@ -4,10 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from morphax.physics import validation
 from scipy.spatial.transform import Rotation
 
 from morphax import physics as mp
+from morphax.physics import validation
 
 MAT = {"mu": jnp.asarray(0.7), "kappa": jnp.asarray(3.1)}
 

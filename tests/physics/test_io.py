@@ -3,9 +3,9 @@
 import meshio
 import numpy as np
 import pytest
-from morphax.physics import validation
 
 from morphax import physics as mp
+from morphax.physics import validation
 
 
 @pytest.fixture(scope="module")
