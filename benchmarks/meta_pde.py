@@ -1,0 +1,9 @@
+"""Meta-PDE vs FEA: `python benchmarks/meta_pde.py [--quick] [--json -]` (same as
+`morphax bench meta-pde`); see morphax/bench/meta_pde.py for what it measures."""
+
+import sys
+
+from morphax.bench import main
+
+if __name__ == "__main__":
+    sys.exit(main(["meta-pde", *sys.argv[1:]]))

@@ -1,0 +1,31 @@
+"""morphax.learners.meta_pde: meta-learned neural PDE solvers (Meta-PDE, Qin et al. 2022).
+
+A SIREN field with learned input/output scales (`Siren`) is trained per task on mesh-free
+losses (PDE residual + boundary terms, or potential energy), starting from an initialization
+meta-learned with MAML (learned per-parameter, per-step learning rates) or LEAP. Families:
+`PoissonFamily`, `BurgersFamily`, `HyperelasticFamily`. Shipped initializations:
+`pretrained(name)`; regenerate them with `python benchmarks/meta_pde_pretrain.py`.
+"""
+
+from ._meta import METHODS as METHODS
+from ._meta import Adapter as Adapter
+from ._meta import MetaInit as MetaInit
+from ._meta import adapt as adapt
+from ._meta import leap_meta_gradient as leap_meta_gradient
+from ._meta import maml_outer_loss as maml_outer_loss
+from ._meta import maml_step as maml_step
+from ._meta import new_init as new_init
+from ._pdes import FAMILIES as FAMILIES
+from ._pdes import BurgersFamily as BurgersFamily
+from ._pdes import PoissonFamily as PoissonFamily
+from ._pretrained import SETTINGS as SETTINGS
+from ._pretrained import available_pretrained as available_pretrained
+from ._pretrained import pretrain as pretrain
+from ._pretrained import pretrained as pretrained
+from ._pretrained import pretrained_dir as pretrained_dir
+from ._siren import Siren as Siren
+from ._train import MetaTrainConfig as MetaTrainConfig
+from ._train import init_metadata as init_metadata
+from ._train import load_init as load_init
+from ._train import meta_train as meta_train
+from ._train import save_init as save_init

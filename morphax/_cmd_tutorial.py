@@ -1,0 +1,69 @@
+"""`morphax tutorial list` and `morphax tutorial run NAME [--quick] [--out DIR]`.
+
+The tutorials are jupytext percent scripts shipped in morphax/tutorials/ (links to the
+repository's tutorials/ folder). They read MORPHAX_TUTORIAL_FULL (1: the full size; the
+default is the quick size) and write their pictures to MORPHAX_TUTORIAL_OUT.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import runpy
+import sys
+import time
+
+
+def tutorials() -> dict[str, pathlib.Path]:
+    """name -> script path of the installed tutorials."""
+    here = pathlib.Path(__file__).parent / "tutorials"
+    return {p.stem: p for p in sorted(here.glob("*.py")) if not p.name.startswith("_")}
+
+
+def title(path: pathlib.Path) -> str:
+    """The first markdown heading of a tutorial script."""
+    for line in path.read_text().splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    return ""
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    sub.add_parser("list", help="list the tutorials")
+    run_p = sub.add_parser("run", help="run one tutorial")
+    run_p.add_argument("name", help="a name from `morphax tutorial list`")
+    run_p.add_argument("--quick", action="store_true", help="the small size (seconds to minutes)")
+    run_p.add_argument("--out", default=None, help="folder for pictures (default "
+                       "tutorial-out/NAME)")
+
+
+def run(args) -> int:
+    found = tutorials()
+    if getattr(args, "action", None) in (None, "list"):
+        width = max((len(n) for n in found), default=0)
+        for name, path in found.items():
+            print(f"{name:{width}s}  {title(path)}")
+        return 0
+    if args.name not in found:
+        print(f"morphax tutorial: unknown tutorial {args.name!r}; available: "
+              f"{', '.join(found)}", file=sys.stderr)
+        return 2
+    out = pathlib.Path(args.out or pathlib.Path("tutorial-out") / args.name).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    env = {"MORPHAX_TUTORIAL_FULL": "0" if args.quick else "1",
+           "MORPHAX_TUTORIAL_OUT": str(out), "MPLBACKEND": "Agg"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    start = time.perf_counter()
+    try:
+        runpy.run_path(str(found[args.name]), run_name="__main__")
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    print(f"tutorial {args.name} finished in {time.perf_counter() - start:.1f} s; pictures in "
+          f"{out}", file=sys.stderr)
+    return 0

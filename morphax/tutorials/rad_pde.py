@@ -1,0 +1,1 @@
+../../tutorials/rad_pde.py
