@@ -167,8 +167,9 @@ class Adapter:
 
     def _fns(self, init: MetaInit):
         static = eqx.partition(init.model, eqx.is_inexact_array)[1]
-        key_ = (init.method, init.inner_steps, init.inner_lr, id(static.weights),
-                jax.tree_util.tree_structure(init.model))
+        key_ = (init.method, init.inner_steps, init.inner_lr,
+                jax.tree_util.tree_structure(init.model),
+                tuple(jnp.shape(a) for a in jax.tree_util.tree_leaves(init.model)))
         if key_ in self._cache:
             return self._cache[key_]
         fam = self.family
