@@ -78,7 +78,7 @@ ref = PoissonFEA(0.03 if not FULL else 0.02, 2)
 x = task.sample_points(1024, seed=0)
 m_ref, u_ref, _ = ref.solve(task)
 truth = interpolate(m_ref, u_ref, x)[:, 0]
-sizes = [0.4, 0.2, 0.1] if not FULL else [0.4, 0.2, 0.1, 0.05]
+sizes = [0.2, 0.1, 0.05] if not FULL else [0.2, 0.1, 0.05, 0.035]
 errs, times = [], []
 for h in sizes:
     f = PoissonFEA(h, 1)
