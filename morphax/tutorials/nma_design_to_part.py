@@ -1,0 +1,1 @@
+../../tutorials/nma_design_to_part.py
