@@ -90,3 +90,8 @@ from ._burgers import BurgersTask as BurgersTask
 from ._burgers import burgers_cole_hopf as burgers_cole_hopf
 from ._burgers import burgers_fd as burgers_fd
 from ._burgers import sample_burgers_tasks as sample_burgers_tasks
+from ._hyper_family import HyperFEA as HyperFEA
+from ._hyper_family import HyperTask as HyperTask
+from ._hyper_family import mirror_min_error as mirror_min_error
+from ._hyper_family import mirror_points as mirror_points
+from ._hyper_family import sample_hyper_tasks as sample_hyper_tasks
