@@ -7,6 +7,11 @@ meta-learned with MAML (learned per-parameter, per-step learning rates) or LEAP.
 `pretrained(name)`; regenerate them with `python benchmarks/meta_pde_pretrain.py`.
 """
 
+from ._hyper_family import HyperFEA as HyperFEA
+from ._hyper_family import HyperTask as HyperTask
+from ._hyper_family import mirror_min_error as mirror_min_error
+from ._hyper_family import mirror_points as mirror_points
+from ._hyper_family import sample_hyper_tasks as sample_hyper_tasks
 from ._meta import METHODS as METHODS
 from ._meta import Adapter as Adapter
 from ._meta import MetaInit as MetaInit

@@ -23,11 +23,16 @@ import time
 
 import numpy as np
 
-from ._errors import InputError
-from ._families import interpolate, relative_mse
-from ._metapde_models import MetaNeoHookean
-from ._problem import Dirichlet, Problem
-from ._solve import solve
+from morphax.geometry import mesh_design, pore_lattice
+from morphax.physics import (
+    Dirichlet,
+    InputError,
+    MetaNeoHookean,
+    Problem,
+    interpolate,
+    relative_mse,
+    solve,
+)
 
 L0 = 0.25
 PHI = 0.5
@@ -77,10 +82,7 @@ class HyperTask:
         return out[:n]
 
     def design(self):
-        """The porous square as a `morphax.geometry` CellularSolid (imported lazily: physics
-        does not depend on geometry at import)."""
-        from morphax.geometry import pore_lattice
-
+        """The porous square as a `morphax.geometry` CellularSolid."""
         return pore_lattice(N_CELLS, self.radius)
 
 
@@ -112,8 +114,6 @@ class HyperFEA:
         self.model = MetaNeoHookean.from_young(YOUNG, NU)
 
     def mesh(self, task: HyperTask):
-        from morphax.geometry import mesh_design
-
         return mesh_design(task.design(), size=self.size, order=self.order)
 
     def problem(self, task: HyperTask) -> Problem:

@@ -3,16 +3,14 @@
 import numpy as np
 import pytest
 
-from morphax.physics import (
+from morphax.learners.meta_pde import (
     HyperFEA,
     HyperTask,
-    InputError,
-    interpolate,
     mirror_min_error,
     mirror_points,
-    relative_mse,
     sample_hyper_tasks,
 )
+from morphax.physics import InputError, interpolate, relative_mse
 
 
 def test_tasks_reject_thin_ligaments():
