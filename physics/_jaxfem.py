@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from ._errors import InputError
 from ._problem import Compiled
+from ._sparsity import Pattern
 
 __all__ = ["JaxFemProblem", "import_jax_fem", "run_jaxfem_solver"]
 
@@ -275,7 +276,7 @@ class JaxFemProblem:
     def _tangent_values(self, u, p, geo):
         (_, cell), faces = self._cell_values(u, p, geo, jac=True)
         vals = [cell.reshape(-1)] + [jac.reshape(-1) for _, jac in faces]
-        return jax.ops.segment_sum(jnp.concatenate(vals), geo["scatter"], num_segments=self._nnz)
+        return jax.ops.segment_sum(jnp.concatenate(vals), geo["scatter"], num_segments=self.sparsity.nnz)
 
     def _bad_cells(self, u, p, geo):
         cell, faces = self._cell_values(u, p, geo, jac=False)
@@ -301,14 +302,12 @@ class JaxFemProblem:
         return self._jit["residual"](u, p, lam, self._geo)
 
     def tangent_values(self, u, p) -> jax.Array:
-        """Values (nnz,) of dR/du in the CSR pattern `self.pattern`."""
+        """Values (nnz,) of dR/du in the CSR pattern `self.sparsity`."""
         return self._jit["tangent_values"](u, p, self._geo)
 
     def tangent(self, u, p) -> sp.csr_matrix:
         """dR/du (ndof, ndof) as a SciPy CSR matrix (host)."""
-        indptr, indices = self.pattern
-        return sp.csr_matrix((np.asarray(self.tangent_values(u, p)), indices, indptr),
-                             shape=(self.ndof, self.ndof))
+        return self.sparsity.matrix(self.tangent_values(u, p))
 
     def bad_cells(self, u, p) -> jax.Array:
         """Cells (num_cells,) bool whose weak form is not finite (e.g. det F <= 0)."""
@@ -325,47 +324,19 @@ class JaxFemProblem:
 
     # ----- sparsity --------------------------------------------------------------------------
     def _init_pattern(self):
-        cd = self._cell_dofs.astype(np.int64)
-        n = cd.shape[1]
-        rows = np.repeat(cd, n, axis=1).ravel()          # jac[c, i, j] = dR_i / du_j
-        cols = np.tile(cd, (1, n)).ravel()
-        keys, inverse = np.unique(rows * self.ndof + cols, return_inverse=True)
-        inverse = inverse.ravel().reshape(self.n_cells, n * n)
+        self.sparsity = Pattern(self._cell_dofs, self.ndof, self.free, self.fixed)
+        per_cell = self.sparsity.scatter.reshape(self.n_cells, -1)   # jac[c, i, j] = dR_i/du_j
         # a face block lives on its cell's dofs: it reuses that cell's slots
-        scatter = np.concatenate([inverse.ravel()] + [inverse[fc].ravel()
-                                                      for fc in self._face_cells])
-        self._scatter = scatter.astype(np.int32 if keys.size < 2**31 else np.int64)
-        self._nnz = keys.size
-        r, col = keys // self.ndof, keys % self.ndof
-        indptr = np.zeros(self.ndof + 1, np.int64)
-        np.cumsum(np.bincount(r, minlength=self.ndof), out=indptr[1:])
-        self.pattern = (indptr, col)
-        is_free = np.zeros(self.ndof, bool)
-        is_free[self.free] = True
-        renum = np.full(self.ndof, -1, np.int64)
-        renum[self.free] = np.arange(self.free.size)
-        keep = is_free[r] & is_free[col]
-        self._ff_take = np.nonzero(keep)[0]
-        ff_indptr = np.zeros(self.free.size + 1, np.int64)
-        np.cumsum(np.bincount(renum[r[keep]], minlength=self.free.size), out=ff_indptr[1:])
-        self._ff_pattern = (ff_indptr, renum[col[keep]])
-        fixed_num = np.full(self.ndof, -1, np.int64)
-        fixed_num[self.fixed] = np.arange(self.fixed.size)
-        keep_fd = is_free[r] & ~is_free[col]
-        self._fd_take = np.nonzero(keep_fd)[0]
-        self._fd_rows_cols = (renum[r[keep_fd]], fixed_num[col[keep_fd]])
+        self._scatter = np.concatenate([per_cell.ravel()] + [per_cell[fc].ravel()
+                                                             for fc in self._face_cells])
 
     def free_block(self, values) -> sp.csr_matrix:
         """The free-free block (n_free, n_free) of a tangent given by its pattern values."""
-        indptr, indices = self._ff_pattern
-        return sp.csr_matrix((np.asarray(values)[self._ff_take], indices, indptr),
-                             shape=(self.free.size, self.free.size))
+        return self.sparsity.free_block(values)
 
     def free_fixed_block(self, values) -> sp.csr_matrix:
         """The free-fixed block (n_free, n_fixed) of a tangent given by its pattern values."""
-        rows, cols = self._fd_rows_cols
-        return sp.csr_matrix((np.asarray(values)[self._fd_take], (rows, cols)),
-                             shape=(self.free.size, self.fixed.size))
+        return self.sparsity.free_fixed_block(values)
 
     # ----- jax-fem itself --------------------------------------------------------------------
     def run_jaxfem_solver(self, params: dict | None = None, solver_options: dict | None = None):

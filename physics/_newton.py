@@ -103,7 +103,7 @@ class _Newton:
         self.solver = get_solver(options.linear_solver)
         self.report = NewtonReport(linear_solver=self.solver.name)
         self.factor = None   # the last factorized tangent, reused by the next predictor
-        self.tangent = None  # its values in problem.pattern
+        self.tangent = None  # its values in problem.sparsity
         self.g = problem.prescribed_values(p)   # the fixed dofs' values at full load
 
     def _timed(self, field, fn, *args):

@@ -26,6 +26,7 @@ from ._elements import det, element, inv
 from ._errors import InputError
 from ._mesh import Mesh, facet_cells
 from ._models import Model
+from ._sparsity import Pattern
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Compiled(NamedTuple):
     """The jit-compiled functions Newton calls; (u, p) are full dofs and parameters."""
 
     residual_energy: Callable   # (u, p, lam) -> (R (ndof,), energy or 0.5 |R_free|^2)
-    tangent_values: Callable    # (u, p) -> (nnz,) values in `Problem.pattern`
+    tangent_values: Callable    # (u, p) -> (nnz,) values in `Problem.sparsity`
     bad_cells: Callable         # (u, p) -> (m,) bool
 
 
@@ -341,54 +342,28 @@ class Problem:
 
     @_jitted
     def tangent_values(self, u, p) -> jax.Array:
-        """Values (nnz,) of the global tangent in the fixed CSR pattern `self.pattern`."""
-        return jax.ops.segment_sum(self.cell_tangents(u, p).ravel(), self._scatter,
-                                   num_segments=self._nnz)
+        """Values (nnz,) of the global tangent in the fixed CSR pattern `self.sparsity`."""
+        return jax.ops.segment_sum(self.cell_tangents(u, p).ravel(), self.sparsity.scatter,
+                                   num_segments=self.sparsity.nnz)
 
     def tangent(self, u, p) -> sp.csr_matrix:
         """The global tangent (ndof, ndof) as a SciPy CSR matrix (host)."""
-        indptr, indices = self.pattern
-        data = np.asarray(self.tangent_values(u, p))
-        return sp.csr_matrix((data, indices, indptr), shape=(self.ndof, self.ndof))
+        return self.sparsity.matrix(self.tangent_values(u, p))
 
     # ----- sparsity --------------------------------------------------------------------------
     def _init_pattern(self):
         c = self.ncomp
         cd = (self.mesh.cells[:, :, None] * c + np.arange(c)).reshape(self.mesh.n_cells, -1)
         self._cell_dofs = cd
-        n = cd.shape[1]
-        rows = np.repeat(cd, n, axis=1).ravel()
-        cols = np.tile(cd, (1, n)).ravel()
-        keys, inverse = np.unique(rows * self.ndof + cols, return_inverse=True)
-        self._scatter = inverse.ravel().astype(np.int32 if keys.size < 2**31 else np.int64)
-        self._nnz = keys.size
-        r, col = keys // self.ndof, keys % self.ndof
-        indptr = np.zeros(self.ndof + 1, np.int64)
-        np.cumsum(np.bincount(r, minlength=self.ndof), out=indptr[1:])
-        self.pattern = (indptr, col)
-        # the free-free block: which entries, and its own CSR pattern
-        is_free = np.zeros(self.ndof, bool)
-        is_free[self.free] = True
-        keep = is_free[r] & is_free[col]
-        renum = np.full(self.ndof, -1, np.int64)
-        renum[self.free] = np.arange(self.free.size)
-        self._ff_take = np.nonzero(keep)[0]
-        rf = renum[r[keep]]
-        ff_indptr = np.zeros(self.free.size + 1, np.int64)
-        np.cumsum(np.bincount(rf, minlength=self.free.size), out=ff_indptr[1:])
-        self._ff_pattern = (ff_indptr, renum[col[keep]])
-        # the free-fixed block, for the load-step predictor
-        fixed_num = np.full(self.ndof, -1, np.int64)
-        fixed_num[self.fixed] = np.arange(self.fixed.size)
-        keep_fd = is_free[r] & ~is_free[col]
-        self._fd_take = np.nonzero(keep_fd)[0]
-        self._fd_rows_cols = (renum[r[keep_fd]], fixed_num[col[keep_fd]])
+        self.sparsity = Pattern(cd, self.ndof, self.free, self.fixed)
 
     def free_block(self, values) -> sp.csr_matrix:
         """The free-free block (n_free, n_free) of a tangent given by its pattern values."""
-        indptr, indices = self._ff_pattern
-        return sp.csr_matrix((np.asarray(values)[self._ff_take], indices, indptr),
-                             shape=(self.free.size, self.free.size))
+        return self.sparsity.free_block(values)
+
+    def free_fixed_block(self, values) -> sp.csr_matrix:
+        """The free-fixed block (n_free, n_fixed) of a tangent given by its pattern values."""
+        return self.sparsity.free_fixed_block(values)
 
     # ----- post-processing -------------------------------------------------------------------
     @_jitted
@@ -410,12 +385,6 @@ class Problem:
         F = jnp.eye(self.dim, dtype=gq.dtype)[None, None] + gq
         sigma = jnp.einsum("mqij,mqkj->mqik", flux, F) / det(F)[..., None, None]
         return jnp.einsum("mqij,mq->mij", sigma, jxw) / jnp.sum(jxw, axis=1)[:, None, None]
-
-    def free_fixed_block(self, values) -> sp.csr_matrix:
-        """The free-fixed block (n_free, n_fixed) of a tangent given by its pattern values."""
-        rows, cols = self._fd_rows_cols
-        return sp.csr_matrix((np.asarray(values)[self._fd_take], (rows, cols)),
-                             shape=(self.free.size, self.fixed.size))
 
     # ----- diagnostics -----------------------------------------------------------------------
     @_jitted
