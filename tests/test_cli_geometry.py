@@ -109,6 +109,6 @@ def test_console_entry_point(tmp_path):
     out = tmp_path / "d.json"
     run = subprocess.run([sys.executable, "-m", "morphax", "lattice", "--rows", "1", "--cols",
                           "1", "--cell-size", "3", "--porosity", "0.2", "--out", str(out)],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=tmp_path)   # the installed package
     assert run.returncode == 0, run.stderr
     assert CellularSolid.load(out).cell_size == 3.0

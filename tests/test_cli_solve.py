@@ -101,8 +101,9 @@ def test_bad_input_names_the_key_and_writes_nothing(square_msh, capsys, body, me
 
 
 def test_default_demo_writes_vtu_and_png(tmp_path):
-    """The README's first command: the built-in demo without a problem file."""
+    """The FEA demo without a problem file, run from outside the checkout so that the
+    installed package (not the source folder morphax/) is imported."""
     out = subprocess.run([sys.executable, "-m", "morphax", "solve", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "solution.vtu").exists() and (tmp_path / "solution.png").exists()

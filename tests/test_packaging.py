@@ -30,10 +30,11 @@ def test_no_python_files_at_repo_root():
     assert not list(ROOT.glob("*.py"))
 
 
-def test_cli_version_and_help():
+def test_cli_version_and_help(tmp_path):
+    # from outside the checkout, so the installed package is what runs
     out = subprocess.run([sys.executable, "-m", "morphax", "--version"], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip().endswith(__import__("morphax").__version__)
     helptext = subprocess.run([sys.executable, "-m", "morphax", "--help"], capture_output=True,
-                              text=True, check=True).stdout
+                              text=True, check=True, cwd=tmp_path).stdout
     assert "solve" in helptext and "bench" in helptext
