@@ -96,7 +96,8 @@ class Problem:
 
     source: body force / source density f, a constant ((c,) or scalar) or a function
     x (d,) -> (c,) evaluated at quadrature points (then params()["source"] scales it).
-    quadrature_degree: exactness of the cell quadrature (default: twice the element order).
+    quadrature_degree: exactness of the cell quadrature (default `Element.default_degree`: one
+    point for linear simplices, twice the order otherwise).
     """
 
     def __init__(self, mesh: Mesh, model: Model, *, dirichlet: Sequence[Dirichlet] = (),
