@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
+from ._dofs import FixedDofs
 from ._elements import det, element, inv
 from ._errors import InputError
 from ._mesh import Mesh, facet_cells
@@ -184,28 +185,17 @@ class Problem:
                                  f"give a scalar or {comps.size} value(s)") from None
             dofs.append((nodes[:, None] * c + comps[None, :]).ravel())
             values.append(val)
-        all_dofs = np.concatenate(dofs) if dofs else np.zeros(0, np.int64)
-        self.fixed = np.unique(all_dofs)
-        self.free = np.setdiff1d(np.arange(self.ndof), self.fixed)
-        # position of each condition's dofs inside `fixed`; later conditions win on overlap
-        self._dirichlet_pos = tuple(np.searchsorted(self.fixed, d) for d in dofs)
+        self._fixed_dofs = FixedDofs(self.ndof, dofs)
+        self.fixed, self.free = self._fixed_dofs.fixed, self._fixed_dofs.free
         self._dirichlet_values = tuple(values)
-        if self.free.size == 0:
-            raise InputError("every degree of freedom is prescribed; nothing to solve")
 
     def prescribed(self, p, lam=1.0) -> jax.Array:
         """Values of the fixed dofs (n_fixed,) at load factor lam."""
-        out = jnp.zeros(self.fixed.size, dtype=_float(p))
-        for pos, val in zip(self._dirichlet_pos, p["dirichlet"], strict=True):
-            out = out.at[pos].set(jnp.ravel(val))
-        return lam * out
+        return self._fixed_dofs.values(p["dirichlet"], lam, _float(p))
 
     def prescribed_values(self, p) -> np.ndarray:
         """Host copy of `prescribed(p)` at full load, for concrete parameters."""
-        out = np.zeros(self.fixed.size)
-        for pos, val in zip(self._dirichlet_pos, p["dirichlet"], strict=True):
-            out[pos] = np.ravel(np.asarray(val))
-        return out
+        return self._fixed_dofs.host_values(p["dirichlet"])
 
     @_jitted
     def lift(self, u_free, p, lam=1.0) -> jax.Array:
