@@ -23,7 +23,21 @@ def _choose(key, candidates, mask, n):
     return candidates[idx]
 
 
-class PoissonFamily:
+class _ScalarFieldFamily:
+    """What the families share on the evaluation side: a task's packed vector, its evaluation
+    points, and the network's scalar prediction at points x (n, in_dim) -> (n,)."""
+
+    def vector(self, task) -> np.ndarray:
+        return task.vector()
+
+    def eval_points(self, task, n: int = 1024, seed: int = 0) -> np.ndarray:
+        return task.sample_points(n, seed)
+
+    def predict(self, model, x):
+        return jax.vmap(model)(x)[:, 0]
+
+
+class PoissonFamily(_ScalarFieldFamily):
     """div((1 + 0.1 u^2) grad u) = f on star domains (see morphax.physics.PoissonTask).
     Loss: mean residual^2 at `n_domain` points + bc_weight * mean (u - b)^2 at `n_boundary`
     jittered boundary angles (the paper's bc_weight is 1)."""
@@ -80,17 +94,8 @@ class PoissonFamily:
     def held_out(self, n: int, seed: int = 1_000_003):
         return sample_poisson_tasks(n, seed)
 
-    def vector(self, task) -> np.ndarray:
-        return task.vector()
 
-    def eval_points(self, task, n: int = 1024, seed: int = 0) -> np.ndarray:
-        return task.sample_points(n, seed)
-
-    def predict(self, model, x):
-        return jax.vmap(model)(x)[:, 0]
-
-
-class BurgersFamily:
+class BurgersFamily(_ScalarFieldFamily):
     """u_t + u u_x = u_xx / Re on (x, t) in [0, 1]^2 (see morphax.physics.BurgersTask). Loss:
     mean residual^2 at `n_domain` points + bc_weight * (mean (u - u0)^2 at `n_boundary` points
     of t = 0 + mean u^2 at as many points of x = 0 and x = 1)."""
@@ -134,15 +139,6 @@ class BurgersFamily:
 
     def held_out(self, n: int, seed: int = 1_000_003):
         return sample_burgers_tasks(n, seed, amplitude=self.amplitude, re=self.re)
-
-    def vector(self, task) -> np.ndarray:
-        return task.vector()
-
-    def eval_points(self, task, n: int = 1024, seed: int = 0) -> np.ndarray:
-        return task.sample_points(n, seed)
-
-    def predict(self, model, x):
-        return jax.vmap(model)(x)[:, 0]
 
 
 FAMILIES = {"poisson": PoissonFamily, "burgers": BurgersFamily}
