@@ -3,7 +3,7 @@
     python benchmarks/meta_pde_pretrain.py [--family poisson|burgers|hyperelastic|all]
         [--method maml|leap|all] [--steps N] [--out DIR]
 
-CPU-scale settings (see morphax.learners.meta_pde.pretrained_settings): SIREN 3x64, K = 5
+CPU-scale settings (morphax.learners.meta_pde.SETTINGS): SIREN 3x64 in float32, K = 5
 first-order MAML with learned per-parameter per-step rates, or LEAP with 20 inner Adam steps;
 a checkpoint beside each output lets an interrupted run resume.
 """
@@ -11,8 +11,6 @@ a checkpoint beside each output lets an interrupted run resume.
 import argparse
 import pathlib
 import sys
-
-import jax
 
 
 def main(argv=None) -> int:
@@ -26,7 +24,6 @@ def main(argv=None) -> int:
                         "family)")
     parser.add_argument("--out", default=str(pretrained_dir()))
     args = parser.parse_args(argv)
-    jax.config.update("jax_enable_x64", True)
     families = list(FAMILIES) if args.family == "all" else [args.family]
     methods = ["maml", "leap"] if args.method == "all" else [args.method]
     for fam in families:

@@ -81,8 +81,13 @@ class MetaNeoHookean(Model):
                                  f"{float(p[name])}")
 
 
-def meta_neo_hookean_density(F, mu, kappa):
-    """W(F) of `MetaNeoHookean` for F (..., 2, 2) (JAX), used by the mesh-free energy loss."""
+def meta_neo_hookean_density(F, mu, kappa, j_min: float = 0.0):
+    """W(F) of `MetaNeoHookean` for F (..., 2, 2) (JAX), used by the mesh-free energy loss.
+    j_min > 0 continues 1/J linearly below J = j_min (value and slope match there), so the
+    energy stays finite where a trial field inverts the material and still pushes J up."""
     J = F[..., 0, 0] * F[..., 1, 1] - F[..., 0, 1] * F[..., 1, 0]
     Ic = jnp.sum(F * F, axis=(-2, -1))
-    return 0.5 * mu * (Ic / J - 2.0) + 0.5 * kappa * (J - 1.0) ** 2
+    inv_j = 1.0 / J
+    if j_min > 0:
+        inv_j = jnp.where(J > j_min, 1.0 / jnp.maximum(J, j_min), (2.0 * j_min - J) / j_min ** 2)
+    return 0.5 * mu * (Ic * inv_j - 2.0) + 0.5 * kappa * (J - 1.0) ** 2

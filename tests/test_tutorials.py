@@ -5,7 +5,7 @@ import pytest
 from morphax._cmd_tutorial import title, tutorials
 from morphax.cli import main
 
-META_PDE = ["meta_pde_fea", "meta_pde_maml"]
+META_PDE = ["meta_pde_fea", "meta_pde_maml", "meta_pde_hyper"]
 NMA = ["nma_design_to_part"]
 
 

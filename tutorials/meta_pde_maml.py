@@ -61,8 +61,8 @@ family = PoissonFamily()
 
 # %%
 if FULL:
-    fresh = new_init(family, "maml", key=jax.random.key(0))
-    cfg = MetaTrainConfig(steps=60, task_batch=4, outer_lr=2e-4, first_order=True,
+    fresh = new_init(family, "maml", key=jax.random.key(0), rates="exp")
+    cfg = MetaTrainConfig(steps=60, task_batch=4, outer_lr=3e-4, lr_lr=0.02, first_order=True,
                           checkpoint_every=20)
     _, history = meta_train(family, fresh, cfg, key=jax.random.key(1),
                             checkpoint=OUT / "maml.ckpt.npz", progress=True)

@@ -22,6 +22,7 @@ from ._meta import maml_step as maml_step
 from ._meta import new_init as new_init
 from ._pdes import FAMILIES as FAMILIES
 from ._pdes import BurgersFamily as BurgersFamily
+from ._pdes import HyperelasticFamily as HyperelasticFamily
 from ._pdes import PoissonFamily as PoissonFamily
 from ._pretrained import SETTINGS as SETTINGS
 from ._pretrained import available_pretrained as available_pretrained

@@ -42,6 +42,22 @@ MIN_LIGAMENT = 0.05
 N_CELLS = 4
 
 
+def radius_of_scale(scale):
+    """Pore radius r = s L0 sqrt(2 phi) / sqrt(2 pi) of the radius scale s (float or array)."""
+    return scale * (L0 * math.sqrt(2.0 * PHI) / math.sqrt(2.0 * math.pi))
+
+
+def max_scale() -> float:
+    """The largest radius scale whose ligament (L0 - 2 r) / L0 is MIN_LIGAMENT (about 1.19)."""
+    return (1.0 - MIN_LIGAMENT) * L0 / 2.0 / radius_of_scale(1.0)
+
+
+def pore_centres() -> np.ndarray:
+    """(16, 2) pore centres (k + 1/2) L0."""
+    c = (np.arange(N_CELLS) + 0.5) * L0
+    return np.stack(np.meshgrid(c, c, indexing="xy"), axis=-1).reshape(-1, 2)
+
+
 @dataclasses.dataclass(frozen=True)
 class HyperTask:
     """One hyperelastic task: the pore radius scale s (radius = s L0 sqrt(2 phi)/sqrt(2 pi))."""
@@ -50,7 +66,7 @@ class HyperTask:
 
     @property
     def radius(self) -> float:
-        return self.scale * L0 * math.sqrt(2.0 * PHI) / math.sqrt(2.0 * math.pi)
+        return radius_of_scale(self.scale)
 
     @property
     def ligament(self) -> float:
@@ -60,15 +76,10 @@ class HyperTask:
     def vector(self) -> np.ndarray:
         return np.array([self.scale])
 
-    def centres(self) -> np.ndarray:
-        """(16, 2) pore centres."""
-        c = (np.arange(N_CELLS) + 0.5) * L0
-        return np.stack(np.meshgrid(c, c, indexing="xy"), axis=-1).reshape(-1, 2)
-
     def inside(self, x) -> np.ndarray:
         """Mask of points x (n, 2) in the material (unit square minus the pores)."""
         x = np.asarray(x, dtype=float)
-        d = np.linalg.norm(x[:, None, :] - self.centres()[None], axis=-1)
+        d = np.linalg.norm(x[:, None, :] - pore_centres()[None], axis=-1)
         box = np.all((x >= 0.0) & (x <= 1.0), axis=1)
         return box & np.all(d > self.radius, axis=1)
 
@@ -103,7 +114,8 @@ def sample_hyper_tasks(n: int, seed: int = 0, *, h: float = 1.0) -> list[HyperTa
 class HyperFEA:
     """FEA ground truth of hyperelastic tasks with morphax's FEM: every task is meshed with
     gmsh (element size `size`, P1 or P2) and solved by Newton with `load_steps` increments.
-    `solve(task)` returns (mesh, u (n_nodes, 2), seconds of the solve)."""
+    `solve(task)` returns (mesh, u (n_nodes, 2), seconds of the solve). The first solve of each
+    mesh compiles its kernels (every task has its own mesh)."""
 
     def __init__(self, size: float = 0.05, order: int = 2, load_steps: int = 4,
                  rtol: float = 1e-10):
@@ -121,8 +133,10 @@ class HyperFEA:
                        dirichlet=[Dirichlet("bottom", (0.0, 0.0)),
                                   Dirichlet("top", TOP_DISPLACEMENT)])
 
-    def solve(self, task: HyperTask):
-        problem = self.problem(task)
+    def solve(self, task: HyperTask, problem: Problem | None = None):
+        """Solve `task` (on `problem`, built by `self.problem(task)`, when given: the second and
+        later solves of one Problem reuse its compiled kernels)."""
+        problem = problem or self.problem(task)
         t = time.perf_counter()
         sol = solve(problem, load_steps=self.load_steps, rtol=self.rtol)
         u = np.asarray(sol.u)

@@ -19,12 +19,18 @@ import optax
 from ._siren import Siren
 
 METHODS = ("maml", "leap", "random")
+#: MAML's learned-rate parametrizations: the rate factor of a learned parameter a.
+RATES = {"softplus": jax.nn.softplus, "exp": jnp.exp}
 
 
 class MetaInit(eqx.Module):
     """A (meta-learned) initialization. model: the Siren; lr_params: for MAML a pytree shaped
     like the model's arrays with a leading axis of size inner_steps, the learning rate of
-    parameter p at inner step k being inner_lr * softplus(lr_params[k][p]); None otherwise."""
+    parameter p at inner step k being inner_lr * softplus(lr_params[k][p]) (the paper's
+    parametrization) or, with rates="exp", inner_lr * exp(lr_params[k][p]); None otherwise.
+    Exponential rates move by factors per outer step instead of by increments, so they reach
+    the rates of order 100 x inner_lr that some parameters need within a CPU-scale budget of
+    outer steps; the paper's softplus rates get there in its ~10^5 steps."""
 
     model: Siren
     lr_params: object
@@ -32,27 +38,34 @@ class MetaInit(eqx.Module):
     family: str = eqx.field(static=True)
     inner_steps: int = eqx.field(static=True)
     inner_lr: float = eqx.field(static=True)
+    rates: str = eqx.field(static=True, default="softplus")
 
     @property
     def config(self) -> dict:
         return {"method": self.method, "family": self.family, "inner_steps": self.inner_steps,
-                "inner_lr": self.inner_lr, "net": self.model.config}
+                "inner_lr": self.inner_lr, "rates": self.rates, "net": self.model.config}
 
 
 def new_init(family, method: str = "maml", *, key: jax.Array, width: int = 64, depth: int = 3,
              inner_steps: int = 5, inner_lr: float = 1e-4, lr_init: float = 1.0,
-             omega: float = 30.0) -> MetaInit:
+             omega: float = 30.0, rates: str = "softplus", dtype=None) -> MetaInit:
     """A fresh MetaInit for `family` (a PoissonFamily, BurgersFamily or HyperelasticFamily).
-    MAML's learned rates start at lr_params = lr_init (softplus(1) = 1.31, as in the paper)."""
+    MAML's learned rates start at softplus(lr_init) x inner_lr (softplus(1) = 1.31, as in the
+    paper) with either parametrization of `rates` ("softplus" or "exp"). dtype: of the
+    parameters (default: JAX's default float)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    model = Siren(family.in_dim, family.out_dim, width, depth, key=key, omega=omega)
+    if rates not in RATES:
+        raise ValueError(f"rates must be one of {tuple(RATES)}, got {rates!r}")
+    model = Siren(family.in_dim, family.out_dim, width, depth, key=key, omega=omega, dtype=dtype)
     lr_params = None
     if method == "maml":
+        start = lr_init if rates == "softplus" else math.log(math.log1p(math.exp(lr_init)))
         arrays = eqx.filter(model, eqx.is_inexact_array)
         lr_params = jax.tree_util.tree_map(
-            lambda a: jnp.full((inner_steps, *a.shape), lr_init, a.dtype), arrays)
-    return MetaInit(model, lr_params, method, family.name, int(inner_steps), float(inner_lr))
+            lambda a: jnp.full((inner_steps, *a.shape), start, a.dtype), arrays)
+    return MetaInit(model, lr_params, method, family.name, int(inner_steps), float(inner_lr),
+                    rates)
 
 
 def adam(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
@@ -82,8 +95,8 @@ def _clip(tree, max_norm):
 
 
 def maml_step(family, params, static, lr_params, k, task, *, key, inner_lr, clip=100.0,
-              first_order: bool = False):
-    """One MAML inner step: p <- p - inner_lr softplus(lr_params[k]) grad L (grad clipped).
+              first_order: bool = False, rates: str = "softplus"):
+    """One MAML inner step: p <- p - inner_lr RATES[rates](lr_params[k]) grad L (grad clipped).
     first_order: treat grad L as a constant in the meta-gradient (first-order MAML; the learned
     rates still get their gradient, d p_{k+1} / d lr = -grad L)."""
     def loss(p):
@@ -93,8 +106,9 @@ def maml_step(family, params, static, lr_params, k, task, *, key, inner_lr, clip
     g = _clip(g, clip)
     if first_order:
         g = jax.lax.stop_gradient(g)
+    factor = RATES[rates]
     new = jax.tree_util.tree_map(
-        lambda p, gi, a: p - inner_lr * jax.nn.softplus(a[k]) * gi, params, g, lr_params)
+        lambda p, gi, a: p - inner_lr * factor(a[k]) * gi, params, g, lr_params)
     return new, value
 
 
@@ -109,7 +123,8 @@ def maml_outer_loss(family, init: MetaInit, task, *, key, decay: float = 0.1, cl
     total = 0.0
     for k in range(K):
         new, value = maml_step(family, params, static, init.lr_params, k, task, key=keys[2 * k],
-                               inner_lr=init.inner_lr, clip=clip, first_order=first_order)
+                               inner_lr=init.inner_lr, clip=clip, first_order=first_order,
+                               rates=init.rates)
         # the loss at theta_k on fresh points
         total = total + decay ** (K - k) * family.loss(eqx.combine(params, static), task,
                                                        key=keys[2 * k + 1])
@@ -155,7 +170,8 @@ class Adapter:
     """Compiled deployment steps for one family and one MetaInit structure.
 
     `run(init, task, steps, key=, record=...)`: models after each number of steps in `record`
-    (0 = the initialization itself). Steps k < inner_steps of a MAML init use its learned
+    (0 = the initialization itself), computed in the dtype of the init's parameters (the
+    task vector is cast to it). Steps k < inner_steps of a MAML init use its learned
     rates; every other step (and every step of LEAP and random inits) is Adam with `adam_lr`
     (LEAP: its inner lr, as meta-trained)."""
 
@@ -167,7 +183,7 @@ class Adapter:
 
     def _fns(self, init: MetaInit):
         static = eqx.partition(init.model, eqx.is_inexact_array)[1]
-        key_ = (init.method, init.inner_steps, init.inner_lr,
+        key_ = (init.method, init.inner_steps, init.inner_lr, init.rates,
                 jax.tree_util.tree_structure(init.model),
                 tuple(jnp.shape(a) for a in jax.tree_util.tree_leaves(init.model)))
         if key_ in self._cache:
@@ -179,7 +195,7 @@ class Adapter:
         @jax.jit
         def sgd(params, lr_params, k, task, key):
             return maml_step(fam, params, static, lr_params, k, task, key=key,
-                             inner_lr=init.inner_lr)[0]
+                             inner_lr=init.inner_lr, rates=init.rates)[0]
 
         @jax.jit
         def adam_step(params, state, task, key):
@@ -201,7 +217,7 @@ class Adapter:
 
         record = set(range(steps + 1) if record is None else record)
         params = eqx.filter(init.model, eqx.is_inexact_array)
-        task = jnp.asarray(task)
+        task = jnp.asarray(task, init.model.weights[0].dtype)
         state = opt.init(params)
         out, self.last_times = {}, {}
         keys = jax.random.split(key, max(steps, 1))
@@ -228,6 +244,3 @@ def adapt(init: MetaInit, family, task, steps: int, *, key, adam_lr: float = 1e-
     """The model after `steps` deployment steps on `task` (packed vector)."""
     return Adapter(family, adam_lr).run(init, task, steps, key=key, record=[steps])[steps]
 
-
-def softplus_inverse(y: float) -> float:
-    return math.log(math.expm1(y))

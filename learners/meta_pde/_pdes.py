@@ -13,7 +13,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from morphax.physics import BurgersTask, PoissonTask, sample_burgers_tasks, sample_poisson_tasks
+from morphax.physics import (
+    BurgersTask,
+    MetaNeoHookean,
+    PoissonTask,
+    meta_neo_hookean_density,
+    sample_burgers_tasks,
+    sample_poisson_tasks,
+)
+
+from . import _hyper_family as hyper
 
 
 def _choose(key, candidates, mask, n):
@@ -23,9 +32,10 @@ def _choose(key, candidates, mask, n):
     return candidates[idx]
 
 
-class _ScalarFieldFamily:
+class _Family:
     """What the families share on the evaluation side: a task's packed vector, its evaluation
-    points, and the network's scalar prediction at points x (n, in_dim) -> (n,)."""
+    points, and the network's prediction at points x (n, in_dim) -> (n,) for a scalar field,
+    (n, out_dim) otherwise."""
 
     def vector(self, task) -> np.ndarray:
         return task.vector()
@@ -34,10 +44,11 @@ class _ScalarFieldFamily:
         return task.sample_points(n, seed)
 
     def predict(self, model, x):
-        return jax.vmap(model)(x)[:, 0]
+        u = jax.vmap(model)(jnp.asarray(x, model.weights[0].dtype))
+        return u[:, 0] if self.out_dim == 1 else u
 
 
-class PoissonFamily(_ScalarFieldFamily):
+class PoissonFamily(_Family):
     """div((1 + 0.1 u^2) grad u) = f on star domains (see morphax.physics.PoissonTask).
     Loss: mean residual^2 at `n_domain` points + bc_weight * mean (u - b)^2 at `n_boundary`
     jittered boundary angles (the paper's bc_weight is 1)."""
@@ -95,7 +106,7 @@ class PoissonFamily(_ScalarFieldFamily):
         return sample_poisson_tasks(n, seed)
 
 
-class BurgersFamily(_ScalarFieldFamily):
+class BurgersFamily(_Family):
     """u_t + u u_x = u_xx / Re on (x, t) in [0, 1]^2 (see morphax.physics.BurgersTask). Loss:
     mean residual^2 at `n_domain` points + bc_weight * (mean (u - u0)^2 at `n_boundary` points
     of t = 0 + mean u^2 at as many points of x = 0 and x = 1)."""
@@ -141,4 +152,59 @@ class BurgersFamily(_ScalarFieldFamily):
         return sample_burgers_tasks(n, seed, amplitude=self.amplitude, re=self.re)
 
 
-FAMILIES = {"poisson": PoissonFamily, "burgers": BurgersFamily}
+class HyperelasticFamily(_Family):
+    """The porous square compressed by 12 % (see `HyperTask`), as an energy minimisation
+    (Deep-Ritz style, the paper's loss): mean neo-Hookean energy density at `n_domain` points of
+    the material + bc_weight * (mean |u - (0, -0.12)|^2 on the top + mean |u|^2 on the bottom,
+    `n_boundary` points each). u: (x, y) -> (u_x, u_y), displacement in units of the side.
+    Below J = j_min the energy's 1/J is continued linearly, so the loss stays finite and still
+    pushes J up where the network inverts the material."""
+
+    name = "hyperelastic"
+    in_dim, out_dim, task_size = 2, 2, 1
+
+    def __init__(self, n_domain: int = 256, n_boundary: int = 64, bc_weight: float = 1000.0,
+                 j_min: float = 0.05):
+        self.n_domain, self.n_boundary = n_domain, n_boundary
+        self.bc_weight, self.j_min = bc_weight, j_min
+        m = MetaNeoHookean.from_young(hyper.YOUNG, hyper.NU)
+        self.mu, self.kappa = m.mu, m.kappa
+
+    def config(self) -> dict:
+        return {"n_domain": self.n_domain, "n_boundary": self.n_boundary,
+                "bc_weight": self.bc_weight, "j_min": self.j_min}
+
+    def sample_tasks(self, n: int, *, key) -> jax.Array:
+        """Radius scales s ~ U(0.2, 1.5) with thin ligaments rejected, i.e. U(0.2, s_max)."""
+        return jax.random.uniform(key, (n, 1), minval=0.2, maxval=hyper.max_scale())
+
+    def points(self, task, *, key):
+        """(n_domain, 2) material points, (n_boundary, 2) top and bottom points."""
+        k1, k2, k3, k4 = jax.random.split(key, 4)
+        # 8 candidates per point: the material is >= 29 % of the square at the largest pores
+        cand = jax.random.uniform(k1, (8 * self.n_domain, 2), task.dtype)
+        centres = jnp.asarray(hyper.pore_centres(), task.dtype)
+        d2 = jnp.sum((cand[:, None, :] - centres[None]) ** 2, axis=-1)
+        r = hyper.radius_of_scale(task[0])
+        xd = _choose(k2, cand, jnp.all(d2 > r * r, axis=1), self.n_domain)
+        top = jnp.stack([jax.random.uniform(k3, (self.n_boundary,), task.dtype),
+                         jnp.ones(self.n_boundary, task.dtype)], axis=1)
+        bottom = jnp.stack([jax.random.uniform(k4, (self.n_boundary,), task.dtype),
+                            jnp.zeros(self.n_boundary, task.dtype)], axis=1)
+        return xd, top, bottom
+
+    def loss(self, model, task, *, key):
+        xd, top, bottom = self.points(task, key=key)
+        F = jnp.eye(2, dtype=xd.dtype)[None] + jax.vmap(jax.jacfwd(model))(xd)
+        target = jnp.asarray(hyper.TOP_DISPLACEMENT, xd.dtype)
+        bc = (jnp.mean(jnp.sum((jax.vmap(model)(top) - target[None]) ** 2, axis=1))
+              + jnp.mean(jnp.sum(jax.vmap(model)(bottom) ** 2, axis=1)))
+        W = meta_neo_hookean_density(F, self.mu, self.kappa, self.j_min)
+        return jnp.mean(W) + self.bc_weight * bc
+
+    def held_out(self, n: int, seed: int = 1_000_003):
+        return hyper.sample_hyper_tasks(n, seed)
+
+
+FAMILIES = {"poisson": PoissonFamily, "burgers": BurgersFamily,
+            "hyperelastic": HyperelasticFamily}

@@ -100,7 +100,7 @@ def _outer_step_cached(family, init, cfg):
     """make_outer_step, reused across calls with the same family object, config and structure
     (so that resuming in the same process does not compile again)."""
     per_family = _COMPILED.setdefault(family, {})
-    key = (cfg, init.method, init.family, init.inner_steps, init.inner_lr,
+    key = (cfg, init.method, init.family, init.inner_steps, init.inner_lr, init.rates,
            jax.tree_util.tree_structure(init), str(jax.tree_util.tree_map(jnp.shape, init)))
     if key not in per_family:
         per_family[key] = make_outer_step(family, init, cfg)
@@ -197,7 +197,8 @@ def load_init(path, *, dtype=None) -> MetaInit:
 
     skeleton = new_init(_Fam, meta["method"], key=jax.random.key(0), width=net["width"],
                         depth=net["depth"], inner_steps=meta["inner_steps"],
-                        inner_lr=meta["inner_lr"], omega=net["omega"])
+                        inner_lr=meta["inner_lr"], omega=net["omega"],
+                        rates=meta.get("rates", "softplus"))
     tree = (skeleton.model, skeleton.lr_params)
     leaves, treedef = jax.tree_util.tree_flatten(eqx.filter(tree, eqx.is_inexact_array))
     if len(leaves) != len(arrays):

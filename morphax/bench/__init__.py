@@ -3,7 +3,8 @@
 Each benchmark is a module `morphax.bench.NAME` (dashes become underscores) with
 `run(quick: bool, out: pathlib.Path, progress: bool) -> {"records": [...], "summary": {...}}`
 and optionally `plot(records, out) -> path`. This runner adds the environment, writes
-`out/NAME.jsonl` (one JSON line per record) and the plot, prints a table, and with `--json -`
+`out/NAME.jsonl` (one JSON line per record), the plot and the module's optional Markdown
+`table(records) -> str` (out/NAME.md), prints the tables, and with `--json -`
 prints exactly one JSON object {"bench", "env", "records", "summary"} on stdout.
 """
 
@@ -71,6 +72,10 @@ def run(args) -> int:
         obj["summary"]["plot"] = str(module.plot(obj["records"], out))
     table = sys.stderr if args.json == "-" else sys.stdout
     print(_table(obj), file=table)
+    if hasattr(module, "table"):
+        text = module.table(obj["records"])
+        atomic_write_text(out / f"{name}.md", text)
+        print(text, file=table)
     text = json.dumps(obj, default=float)
     if args.json == "-":
         print(text)

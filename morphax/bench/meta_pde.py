@@ -5,19 +5,24 @@ at 1024 fixed evaluation points per task vs wall time, for
 * Meta-PDE (the shipped MAML / LEAP initializations) after k = 0, 1, 2, 5, 10, 20, 50 (and 100,
   200 in the full run) adaptation steps (k <= K: MAML's learned-rate SGD; then Adam 1e-4);
 * the baseline SIREN from a random initialization trained with Adam (lr 1e-3);
-* FEA (Poisson: P1 Newton on star meshes of size 0.5 ... 0.05, built by morphing one disk
-  mesh, so meshing is not timed) or the implicit finite-difference stepper (Burgers: 16 ... 256
-  cells and steps).
-Times are after a warm-up (compile times are reported apart); the learned methods' times are
-the adaptation only (sampling collocation points included, final evaluation excluded), the
-FEA times the Newton solve only. Ground truth: P2 FEA on a fine mesh (Poisson), Crank-Nicolson
-on 1024 x 1024 (Burgers; 512 x 512 with --quick).
+* the classical solver at a sweep of resolutions: Poisson, P1 Newton on star meshes of size
+  0.5 ... 0.05 built by morphing one disk mesh; Burgers, the implicit finite-difference stepper
+  on 16 ... 256 cells and steps; hyperelasticity, P1 Newton (4 load increments) on gmsh meshes
+  of the porous square of size 0.2 ... 0.05 (0.035 in the full run).
+Ground truth: P2 FEA on a fine mesh (Poisson, hyperelasticity) or Crank-Nicolson on
+1024 x 1024 (Burgers; 512 x 512 with --quick). Hyperelastic errors are mirror-min errors:
+against the truth or its left-right mirror image, whichever is closer (buckling either way).
 
-Summary: `poisson_speedup` = FEA time / Meta-PDE time to reach the same mean relative MSE, the
-largest over the MAML steps k whose mean relative MSE is <= 1e-2 (`poisson_rel_mse`, `poisson_k`);
-if none reaches 1e-2, the most accurate k is used and `poisson_target_met` is false. FEA time at
-an accuracy is interpolated log-log between the bracketing resolutions (the cheapest resolution
-when Meta-PDE is less accurate than all of them).
+The networks compute in float32 (as in the paper), FEA in float64.
+Times: the learned methods' are the adaptation only (collocation sampling included, the final
+evaluation excluded), after a compiling warm-up run; the classical solvers' are the median of
+3 solves after a warm-up solve per task (meshing untimed; compile time reported apart).
+
+Summary: `<family>_speedup` = FEA time / Meta-PDE time to reach the same mean relative MSE,
+the largest over the MAML steps k whose mean relative MSE is <= 1e-2 (`<family>_rel_mse`,
+`<family>_k`); if none reaches 1e-2, the most accurate k is used and `<family>_target_met` is
+false. FEA time at an accuracy is interpolated log-log between the bracketing resolutions (the
+cheapest resolution when Meta-PDE is less accurate than all of them).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ import numpy as np
 
 N_TASKS = 8
 N_EVAL = 1024
+MAML_ADAM_LR = 1e-4      # Adam after a MAML init's K learned-rate steps (LEAP: its inner lr)
+RANDOM_ADAM_LR = 1e-3    # the random-init baseline
+NETWORK_DTYPE = "float32"   # the networks' arithmetic, as in the paper; FEA runs in float64
 
 
 def _log(progress, msg):
@@ -39,20 +47,29 @@ def _log(progress, msg):
         print(f"[bench meta-pde] {msg}", file=sys.stderr, flush=True)
 
 
+def _error(pred, alternatives) -> float:
+    """Relative MSE of `pred` against the closest of the equally valid truths (the hyperelastic
+    family's truth and its mirror image; a single truth otherwise)."""
+    from morphax.physics import relative_mse
+
+    return min(relative_mse(pred, t) for t in alternatives)
+
+
 def _learned(fam, name, init, tasks, truths, xs, ks, adam_lr, records, progress, *, seed=0,
-             random_init=False, mirror=None):
-    """Adapt `init` (or a fresh random init per task) on every task; one record per k."""
+             random_init=False):
+    """Adapt `init` (or a fresh random init per task) on every task; one record per k.
+    truths[i]: a tuple of alternative truths at xs[i] (see `_error`)."""
     import jax
     import jax.numpy as jnp
 
     from morphax.learners.meta_pde import Adapter, new_init
-    from morphax.physics import relative_mse
 
     ad = Adapter(fam, adam_lr=adam_lr)
 
     def get_init(i):
         if random_init:
-            return new_init(fam, "random", key=jax.random.key(seed + 1000 + i))
+            return new_init(fam, "random", key=jax.random.key(seed + 1000 + i),
+                            dtype=NETWORK_DTYPE)
         return init
 
     t = time.perf_counter()
@@ -63,12 +80,8 @@ def _learned(fam, name, init, tasks, truths, xs, ks, adam_lr, records, progress,
     for i, (task, gt, x) in enumerate(zip(tasks, truths, xs, strict=True)):
         xj = jnp.asarray(x)
 
-        def score(k, model, xj=xj, gt=gt, x=x):
-            pred = np.asarray(fam.predict(model, xj))
-            e = relative_mse(pred, gt)
-            if mirror is not None:
-                e = min(e, relative_mse(mirror(model, x), gt))
-            return e
+        def score(k, model, xj=xj, gt=gt):
+            return _error(np.asarray(fam.predict(model, xj)), gt)
 
         out = ad.run(get_init(i), fam.vector(task), max(ks), key=jax.random.key(seed + i),
                      record=ks, callback=score)
@@ -83,6 +96,18 @@ def _learned(fam, name, init, tasks, truths, xs, ks, adam_lr, records, progress,
                         "n_tasks": len(tasks)})
     _log(progress, f"{fam.name} {name}: " + ", ".join(
         f"k={k} {np.mean(errs[k]):.2e} @ {np.mean(times[k]) * 1e3:.1f} ms" for k in ks))
+
+
+def _learners(fam, tasks, truths, xs, ks, records, progress):
+    """The shipped MAML and LEAP initializations, then the random-init baseline."""
+    from morphax.learners.meta_pde import available_pretrained, pretrained
+
+    for name in ("maml", "leap"):
+        if f"{fam.name}_{name}" in available_pretrained():
+            _learned(fam, name, pretrained(f"{fam.name}_{name}", dtype=NETWORK_DTYPE), tasks,
+                     truths, xs, ks, MAML_ADAM_LR, records, progress)
+    _learned(fam, "random", None, tasks, truths, xs, ks, RANDOM_ADAM_LR, records, progress,
+             random_init=True)
 
 
 def _fea_time_at(fea_recs, err):
@@ -130,11 +155,28 @@ def _speedups(records, family, summary, target=1e-2):
         summary[f"{family}_fea_fastest_s"] = min(r["time_s"] for r in fea)
 
 
-def _poisson(quick, records, summary, progress, ks):
-    import jax
+def _baseline(records, family, method, resolution, tasks, xs, truths, solve_at, progress,
+              **extra):
+    """One record for a classical solver at one resolution. solve_at(task, x) -> (prediction
+    at x, seconds of the solve); per task a warm-up solve (compiles), then the median of 3."""
+    errs, times, compile_s = [], [], []
+    for task, x, gt in zip(tasks, xs, truths, strict=True):
+        _, warm = solve_at(task, x)
+        runs = [solve_at(task, x) for _ in range(3)]
+        times.append(statistics.median(r[1] for r in runs))
+        compile_s.append(max(warm - times[-1], 0.0))
+        errs.append(_error(runs[0][0], gt))
+    records.append({"family": family, "method": method, "resolution": resolution, **extra,
+                    "rel_mse": float(np.mean(errs)), "rel_mse_median": float(np.median(errs)),
+                    "time_s": float(np.mean(times)), "compile_s": float(max(compile_s)),
+                    "n_tasks": len(tasks)})
+    _log(progress, f"{family} {method} {resolution}: {np.mean(errs):.2e} @ "
+         f"{np.mean(times) * 1e3:.1f} ms")
 
-    from morphax.learners.meta_pde import PoissonFamily, available_pretrained, pretrained
-    from morphax.physics import PoissonFEA, interpolate, relative_mse
+
+def _poisson(quick, records, summary, progress, ks):
+    from morphax.learners.meta_pde import PoissonFamily
+    from morphax.physics import PoissonFEA, interpolate
 
     fam = PoissonFamily()
     tasks = fam.held_out(N_TASKS)
@@ -144,62 +186,72 @@ def _poisson(quick, records, summary, progress, ks):
     truths = []
     for task, x in zip(tasks, xs, strict=True):
         mesh, u, _ = gt_fea.solve(task)
-        truths.append(interpolate(mesh, u, x)[:, 0])
+        truths.append((interpolate(mesh, u, x)[:, 0],))
     _log(progress, f"poisson ground truth (P2, {gt_fea.n_nodes} nodes) in "
          f"{time.perf_counter() - t:.1f} s")
     for size in (0.5, 0.35, 0.25, 0.15, 0.1, 0.07, 0.05):
         fea = PoissonFEA(size, 1)
-        compile_s = fea.warmup()
-        errs, times = [], []
-        for task, x, gt in zip(tasks, xs, truths, strict=True):
-            runs = [fea.solve(task) for _ in range(3)]
-            times.append(statistics.median(r[2] for r in runs))
-            errs.append(relative_mse(interpolate(runs[0][0], runs[0][1], x)[:, 0], gt))
-        records.append({"family": "poisson", "method": "fea", "resolution": size, "order": 1,
-                        "n_nodes": fea.n_nodes, "rel_mse": float(np.mean(errs)),
-                        "rel_mse_median": float(np.median(errs)),
-                        "time_s": float(np.mean(times)), "compile_s": compile_s,
-                        "n_tasks": len(tasks)})
-        _log(progress, f"poisson FEA h={size}: {np.mean(errs):.2e} @ {np.mean(times) * 1e3:.1f} ms")
-    for name in ("maml", "leap"):
-        if f"poisson_{name}" in available_pretrained():
-            _learned(fam, name, pretrained(f"poisson_{name}"), tasks, truths, xs, ks, 1e-4,
-                     records, progress)
-    _learned(fam, "random", None, tasks, truths, xs, ks, 1e-3, records, progress,
-             random_init=True)
-    del jax
+
+        def solve_at(task, x, fea=fea):
+            mesh, u, seconds = fea.solve(task)
+            return interpolate(mesh, u, x)[:, 0], seconds
+
+        _baseline(records, "poisson", "fea", size, tasks, xs, truths, solve_at, progress,
+                  order=1, n_nodes=fea.n_nodes)
+    _learners(fam, tasks, truths, xs, ks, records, progress)
     _speedups(records, "poisson", summary)
 
 
 def _burgers(quick, records, summary, progress, ks):
-    from morphax.learners.meta_pde import BurgersFamily, available_pretrained, pretrained
-    from morphax.physics import burgers_fd, relative_mse
+    from morphax.learners.meta_pde import BurgersFamily
+    from morphax.physics import burgers_fd
 
     fam = BurgersFamily()
     tasks = fam.held_out(N_TASKS)
     xs = [fam.eval_points(t, N_EVAL, seed=i) for i, t in enumerate(tasks)]
     n_gt = 512 if quick else 1024
     t = time.perf_counter()
-    truths = [burgers_fd(task, n_gt, n_gt)(x) for task, x in zip(tasks, xs, strict=True)]
+    truths = [(burgers_fd(task, n_gt, n_gt)(x),) for task, x in zip(tasks, xs, strict=True)]
     _log(progress, f"burgers ground truth ({n_gt} x {n_gt}) in {time.perf_counter() - t:.1f} s")
     for n in (16, 32, 64, 128, 256):
-        burgers_fd(tasks[0], n, n)   # warm-up (NumPy/SciPy: nothing to compile)
-        errs, times = [], []
-        for task, x, gt in zip(tasks, xs, truths, strict=True):
-            sols = [burgers_fd(task, n, n) for _ in range(3)]
-            times.append(statistics.median(s.seconds for s in sols))
-            errs.append(relative_mse(sols[0](x), gt))
-        records.append({"family": "burgers", "method": "fd", "resolution": n,
-                        "rel_mse": float(np.mean(errs)), "rel_mse_median": float(np.median(errs)),
-                        "time_s": float(np.mean(times)), "compile_s": 0.0, "n_tasks": len(tasks)})
-        _log(progress, f"burgers FD {n}x{n}: {np.mean(errs):.2e} @ {np.mean(times) * 1e3:.1f} ms")
-    for name in ("maml", "leap"):
-        if f"burgers_{name}" in available_pretrained():
-            _learned(fam, name, pretrained(f"burgers_{name}"), tasks, truths, xs, ks, 1e-4,
-                     records, progress)
-    _learned(fam, "random", None, tasks, truths, xs, ks, 1e-3, records, progress,
-             random_init=True)
+        def solve_at(task, x, n=n):
+            sol = burgers_fd(task, n, n)
+            return sol(x), sol.seconds
+
+        _baseline(records, "burgers", "fd", n, tasks, xs, truths, solve_at, progress)
+    _learners(fam, tasks, truths, xs, ks, records, progress)
     _speedups(records, "burgers", summary)
+
+
+def _hyperelastic(quick, records, summary, progress, ks):
+    from morphax.learners.meta_pde import HyperelasticFamily, HyperFEA, mirror_points
+    from morphax.physics import interpolate
+
+    fam = HyperelasticFamily()
+    tasks = fam.held_out(N_TASKS)
+    xs = [fam.eval_points(t, N_EVAL, seed=i) for i, t in enumerate(tasks)]
+    flip = np.array([-1.0, 1.0])
+    gt_fea = HyperFEA(0.04 if quick else 0.025, order=2)
+    t = time.perf_counter()
+    truths = []
+    for task, x in zip(tasks, xs, strict=True):
+        mesh, u, _ = gt_fea.solve(task)
+        truths.append((interpolate(mesh, u, x), interpolate(mesh, u, mirror_points(x)) * flip))
+    _log(progress, f"hyperelastic ground truth (P2, h = {gt_fea.size}) in "
+         f"{time.perf_counter() - t:.1f} s")
+    for size in (0.2, 0.1, 0.05) if quick else (0.2, 0.1, 0.05, 0.035):
+        fea, problems = HyperFEA(size, order=1), {}
+
+        def solve_at(task, x, fea=fea, problems=problems):
+            if task not in problems:      # meshing is not timed; a Problem compiles once
+                problems[task] = fea.problem(task)
+            mesh, u, seconds = fea.solve(task, problems[task])
+            return interpolate(mesh, u, x), seconds
+
+        _baseline(records, "hyperelastic", "fea", size, tasks, xs, truths, solve_at, progress,
+                  order=1)
+    _learners(fam, tasks, truths, xs, ks, records, progress)
+    _speedups(records, "hyperelastic", summary)
 
 
 def run(quick: bool, out: pathlib.Path, progress: bool) -> dict:
@@ -212,17 +264,29 @@ def run(quick: bool, out: pathlib.Path, progress: bool) -> dict:
     t = time.perf_counter()
     _burgers(quick, records, summary, progress, ks)
     summary["burgers_seconds"] = time.perf_counter() - t
-    try:
-        from morphax.bench._meta_pde_hyper import hyperelastic
-    except ImportError:
-        summary["hyperelastic"] = "not benchmarked (see the report)"
-    else:
-        t = time.perf_counter()
-        hyperelastic(quick, records, summary, progress, ks, _learned, _speedups)
-        summary["hyperelastic_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    _hyperelastic(quick, records, summary, progress, ks)
+    summary["hyperelastic_seconds"] = time.perf_counter() - t
     summary["note"] = ("times on a shared 2-core machine are noisy; FEA times are Newton solves "
                        "on reused compiled kernels (meshing by morphing, untimed)")
     return {"records": records, "summary": summary}
+
+
+def table(records) -> str:
+    """Markdown table of every learned record: error, time, FEA time at that error, speed-up."""
+    def ms(t):
+        return "-" if t is None else f"{t * 1e3:.1f}"
+
+    rows = ["| family | method | k | rel. MSE (mean) | median | time (ms) | FEA time at that "
+            "error (ms) | speed-up |", "|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        if "k" not in r:
+            continue
+        speedup = "-" if r.get("speedup") is None else f"{r['speedup']:.3g}"
+        rows.append(f"| {r['family']} | {r['method']} | {r['k']} | {r['rel_mse']:.2e} | "
+                    f"{r['rel_mse_median']:.2e} | {ms(r['time_s'])} | "
+                    f"{ms(r.get('fea_time_same_accuracy_s'))} | {speedup} |")
+    return "\n".join(rows) + "\n"
 
 
 def plot(records, out: pathlib.Path) -> pathlib.Path:

@@ -60,6 +60,23 @@ def test_shipped_maml_init_adapts_fast():
     assert _loss_at(fam, out[5], task, k) < 0.5 * _loss_at(fam, out[0], task, k)
 
 
+def test_rate_parametrizations_take_the_same_first_steps():
+    fam = PoissonFamily(n_domain=32, n_boundary=16)
+    task = fam.sample_tasks(1, key=jax.random.key(3))[0]
+    steps = {}
+    for rates in ("softplus", "exp"):
+        init = new_init(fam, "maml", key=jax.random.key(0), inner_lr=1e-2, rates=rates, **SMALL)
+        steps[rates] = Adapter(fam).run(init, task, 2, key=jax.random.key(1), record=[2])[2]
+    moved = steps["softplus"].weights[0] - new_init(fam, "maml", key=jax.random.key(0),
+                                                    **SMALL).model.weights[0]
+    assert float(jnp.abs(moved).max()) > 1e-6
+    for a, b in zip(jax.tree_util.tree_leaves(steps["softplus"]),
+                    jax.tree_util.tree_leaves(steps["exp"]), strict=True):
+        assert np.allclose(a, b, rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="rates"):
+        new_init(fam, "maml", key=jax.random.key(0), rates="linear")
+
+
 def test_maml_meta_gradient_reaches_the_learned_rates():
     fam = BurgersFamily(n_domain=32, n_boundary=16)
     init = new_init(fam, "maml", key=jax.random.key(0), inner_steps=2, **SMALL)
@@ -83,9 +100,9 @@ def test_leap_gradient_points_downhill():
 
 def test_save_load_round_trip(tmp_path):
     fam = PoissonFamily()
-    for method in ("maml", "leap"):
-        init = new_init(fam, method, key=jax.random.key(1), **SMALL)
-        path = save_init(tmp_path / f"{method}.npz", init, dtype=np.float64)
+    for method, rates in (("maml", "softplus"), ("maml", "exp"), ("leap", "softplus")):
+        init = new_init(fam, method, key=jax.random.key(1), rates=rates, **SMALL)
+        path = save_init(tmp_path / f"{method}_{rates}.npz", init, dtype=np.float64)
         back = load_init(path)
         assert back.config == init.config
         for a, b in zip(jax.tree_util.tree_leaves(eqx.filter(init, eqx.is_inexact_array)),

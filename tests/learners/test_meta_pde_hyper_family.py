@@ -1,16 +1,20 @@
 """The Meta-PDE hyperelastic family: task sampling, FEA ground truth, mirror-min error."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from morphax.learners.meta_pde import (
+    HyperelasticFamily,
     HyperFEA,
     HyperTask,
     mirror_min_error,
     mirror_points,
     sample_hyper_tasks,
 )
-from morphax.physics import InputError, interpolate, relative_mse
+from morphax.learners.meta_pde._hyper_family import max_scale
+from morphax.physics import InputError, interpolate, meta_neo_hookean_density, relative_mse
 
 
 def test_tasks_reject_thin_ligaments():
@@ -58,3 +62,48 @@ def test_fea_converges_under_mesh_refinement():
     # the FEA field and its mirror image: mirror-min error 0
     f = lambda p: interpolate(mesh, u, p)                    # noqa: E731
     assert mirror_min_error(f(mirror_points(x)) * np.array([-1.0, 1.0]), f, x) < 1e-28
+
+
+def _affine(stretch_x):
+    """u(x, y) = (stretch_x (x - 1/2), -0.12 y): the bottom fixed in y, the top at -0.12."""
+    return lambda x: jnp.stack([stretch_x * (x[0] - 0.5), -0.12 * x[1]])
+
+
+def test_energy_loss_of_a_homogeneous_compression_is_its_energy_density():
+    fam = HyperelasticFamily()
+    task = fam.sample_tasks(1, key=jax.random.key(0))[0]
+    F = jnp.diag(jnp.asarray([1.0, 0.88]))
+    J, Ic = 0.88, 1.0 + 0.88 ** 2
+    W = 0.5 * fam.mu * (Ic / J - 2.0) + 0.5 * fam.kappa * (J - 1.0) ** 2
+    assert float(meta_neo_hookean_density(F, fam.mu, fam.kappa)) == pytest.approx(W, rel=1e-14)
+    # u_x = 0 meets both boundary conditions exactly: the loss is W alone, at any points
+    for k in range(3):
+        assert float(fam.loss(_affine(0.0), task, key=jax.random.key(k))) == pytest.approx(
+            W, rel=1e-12)
+    # a lateral bulge with the volume kept (J = 1) costs less energy but violates the bc
+    bulge = fam.loss(_affine(1 / 0.88 - 1), task, key=jax.random.key(0))
+    assert float(bulge) > W
+
+
+def test_energy_continuation_below_j_min_is_c1_and_pushes_j_up():
+    mu, kappa, jm = 0.3, 5.0, 0.05
+
+    def w(j):
+        return meta_neo_hookean_density(jnp.diag(jnp.asarray([1.0, j])), mu, kappa, jm)
+
+    h = 1e-7
+    left, right = jax.grad(w)(jm - h), jax.grad(w)(jm + h)
+    assert float(w(jm - h)) == pytest.approx(float(w(jm + h)), rel=1e-5)
+    assert float(left) == pytest.approx(float(right), rel=1e-4)
+    assert float(jax.grad(w)(-0.5)) < 0 and np.isfinite(float(w(-0.5)))   # finite, downhill up
+
+
+def test_hyper_collocation_points_lie_in_the_material_and_on_the_clamped_sides():
+    fam = HyperelasticFamily(n_domain=500, n_boundary=40)
+    v = fam.sample_tasks(200, key=jax.random.key(1))
+    assert float(v.min()) >= 0.2 and float(v.max()) <= max_scale() + 1e-12
+    task = HyperTask(1.1)
+    xd, top, bottom = fam.points(jnp.asarray(task.vector()), key=jax.random.key(2))
+    assert task.inside(np.asarray(xd)).all() and xd.shape == (500, 2)
+    assert np.all(np.asarray(top[:, 1]) == 1.0) and np.all(np.asarray(bottom[:, 1]) == 0.0)
+    assert HyperTask(max_scale()).ligament == pytest.approx(0.05)

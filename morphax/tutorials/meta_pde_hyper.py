@@ -1,0 +1,1 @@
+../../tutorials/meta_pde_hyper.py
