@@ -22,14 +22,18 @@ def test_fea_time_at_interpolates_log_log_between_bracketing_resolutions():
 def test_speedups_pick_the_fastest_maml_step_within_the_target():
     records = _fea((1e-1, 1e-3), (1e-3, 1e-1))
     records += [{"family": "f", "method": "maml", "k": k, "rel_mse": e, "time_s": t}
-                for k, e, t in ((1, 5e-2, 1e-4), (5, 1e-2, 1e-3), (10, 1e-3, 1e-2))]
+                for k, e, t in ((0, 1.0, 1e-6), (1, 5e-2, 1e-4), (5, 1e-2, 5e-4),
+                                (10, 1e-3, 2e-2))]
+    for r in records:
+        r["rel_mse_median"] = r["rel_mse"] / 2
     summary = {}
     bench._speedups(records, "f", summary)
-    # k = 5: FEA needs 1e-2 s for rel MSE 1e-2, Meta-PDE 1e-3 s -> 10x (k = 10: also 10x)
-    assert summary["f_rel_mse"] <= 1e-2
-    assert summary["f_speedup"] == pytest.approx(10.0)
+    # k = 5: FEA needs 1e-2 s for rel MSE 1e-2, Meta-PDE 5e-4 s -> 20x (k = 10: 5x)
+    assert summary["f_rel_mse"] <= 1e-2 and summary["f_rel_mse_median"] == 5e-3
+    assert summary["f_speedup"] == pytest.approx(20.0) and summary["f_k"] == 5
     assert summary["f_target_met"] is True
     by_k = {r["k"]: r for r in records if r["method"] == "maml"}
+    assert by_k[0]["speedup"] is None          # the init itself: no adaptation time
     # k = 1 (rel MSE 5e-2, outside the target): FEA at 5e-2 is 2e-3 s on the log-log line
     assert by_k[1]["fea_time_same_accuracy_s"] == pytest.approx(2e-3, rel=1e-12)
     assert by_k[1]["speedup"] == pytest.approx(20.0, rel=1e-12)

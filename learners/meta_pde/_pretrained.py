@@ -27,7 +27,7 @@ SETTINGS = {
                                                   lr_lr=0.02, first_order=True)),
     ("hyperelastic", "maml"): dict(width=64, depth=3, inner_steps=5, inner_lr=1e-5,
                                    rates="exp",
-                                   cfg=MetaTrainConfig(steps=600, task_batch=4, outer_lr=1e-3,
+                                   cfg=MetaTrainConfig(steps=600, task_batch=4, outer_lr=3e-4,
                                                        lr_lr=0.02, first_order=True)),
     ("hyperelastic", "leap"): dict(width=64, depth=3, inner_steps=20, inner_lr=1e-3,
                                    cfg=MetaTrainConfig(steps=300, task_batch=4, outer_lr=1e-3)),
