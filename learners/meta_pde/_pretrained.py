@@ -14,7 +14,7 @@ from ._pdes import FAMILIES
 from ._train import MetaTrainConfig, load_init, meta_train, save_init
 
 #: CPU-scale settings per (family, method): network, inner loop and outer loop. The paper's
-#: (Qin et al. 2022, Table 2) run 60k-180k outer steps on a GPU; these run minutes on 2 cores,
+#: (Qin et al. 2022, Table 2) run 7k-180k outer steps on a GPU; these run minutes on 2 cores,
 #: in float32, with first-order MAML and exponential learned rates (see `MetaInit`).
 SETTINGS = {
     ("poisson", "maml"): dict(width=64, depth=3, inner_steps=5, inner_lr=1e-4, rates="exp",
