@@ -229,7 +229,7 @@ def plot(records, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from morphax.physics import atomic_path
+    from ._figures import save_png
 
     cases = sorted({r["case"] for r in records})
     fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases), 4), squeeze=False)
@@ -249,8 +249,4 @@ def plot(records, out):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out / "fea.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, out / "fea.png", dpi=120)

@@ -310,7 +310,7 @@ def plot(records, out: pathlib.Path) -> pathlib.Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from morphax.physics import atomic_path
+    from ._figures import save_png
 
     families = [f for f in ("poisson", "burgers", "hyperelastic")
                 if any(r["family"] == f for r in records)]
@@ -328,8 +328,4 @@ def plot(records, out: pathlib.Path) -> pathlib.Path:
         ax.set_ylabel("relative MSE (mean over tasks)")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out / "meta_pde.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, out / "meta_pde.png")

@@ -107,7 +107,7 @@ def plot(records, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from morphax.physics import atomic_path
+    from ._figures import save_png
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, task in zip(axes, ("translation", "rotation"), strict=True):
@@ -124,8 +124,4 @@ def plot(records, out):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out / "nma.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, out / "nma.png", dpi=120)

@@ -314,7 +314,7 @@ def plot(records, out: pathlib.Path) -> pathlib.Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from morphax.physics import atomic_path
+    from ._figures import save_png
 
     fig, axes = plt.subplots(2, 3, figsize=(16, 9))
     for ax, net, title in ((axes[0, 0], "fc", "MNIST 5k, FC 784-300-300-300-10"),
@@ -356,8 +356,4 @@ def plot(records, out: pathlib.Path) -> pathlib.Path:
     ax.set(title="RD-PDE: bytes kept for the backward pass", xlabel="keep fraction", ylabel="MB")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = pathlib.Path(out) / "rad.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(fig, pathlib.Path(out) / "rad.png")
