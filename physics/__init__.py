@@ -81,6 +81,7 @@ from ._reaction_diffusion import rd_initial as rd_initial
 from ._reaction_diffusion import rd_initial_theta as rd_initial_theta
 from ._reaction_diffusion import rd_interior_mask as rd_interior_mask
 from ._reaction_diffusion import rd_loss as rd_loss
+from ._reaction_diffusion import rd_loss_scan as rd_loss_scan
 from ._reaction_diffusion import rd_source as rd_source
 from ._reaction_diffusion import rd_source_basis as rd_source_basis
 from ._reaction_diffusion import rd_step as rd_step

@@ -169,6 +169,13 @@ def rd_loss(problem: ReactionDiffusion, theta: jax.Array) -> jax.Array:
 
     Runs the n_t explicit steps in a `lax.scan` without storing the trajectory; plain JAX
     autodiff of this function keeps every state (and more) for the backward pass."""
+    return rd_loss_scan(problem, theta)[0]
+
+
+def rd_loss_scan(problem: ReactionDiffusion, theta: jax.Array, emit=None):
+    """The scan behind `rd_loss`: (L(theta), emitted), where emitted stacks emit(i, phi_{i+1})
+    over the steps i = 0 .. n_t - 1 (None without `emit`): what a custom backward pass keeps
+    of the trajectory."""
     dtype = theta.dtype
     times = rd_times(problem, dtype)
 
@@ -176,11 +183,12 @@ def rd_loss(problem: ReactionDiffusion, theta: jax.Array) -> jax.Array:
         phi, loss = carry
         phi = rd_step(problem, phi, rd_source(problem, theta, times[i]))
         err = phi - rd_target(problem, times[i + 1], dtype)
-        return (phi, loss + problem.dt * jnp.mean(err * err)), None
+        out = None if emit is None else emit(i, phi)
+        return (phi, loss + problem.dt * jnp.mean(err * err)), out
 
     init = (rd_initial(problem, dtype), jnp.zeros((), dtype))
-    (_, loss), _ = jax.lax.scan(body, init, jnp.arange(problem.num_steps))
-    return loss
+    (_, loss), emitted = jax.lax.scan(body, init, jnp.arange(problem.num_steps))
+    return loss, emitted
 
 
 def rd_trajectory(problem: ReactionDiffusion, theta: jax.Array, every: int = 1) -> jax.Array:

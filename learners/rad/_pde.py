@@ -30,9 +30,8 @@ from morphax.physics import (
     ReactionDiffusion,
     rd_initial,
     rd_interior_mask,
-    rd_source,
+    rd_loss_scan,
     rd_source_basis,
-    rd_step,
     rd_step_transpose,
     rd_target,
     rd_times,
@@ -65,21 +64,11 @@ def _make(problem: ReactionDiffusion, keep: float, estimator: str):
     scale = 1.0 if estimator == "released" else n2 / k
 
     def forward(theta, key):
-        dtype = theta.dtype
-        times = rd_times(problem, dtype)
-
-        def body(carry, i):
-            phi, loss = carry
-            phi = rd_step(problem, phi, rd_source(problem, theta, times[i]))
-            err = phi - rd_target(problem, times[i + 1], dtype)
-            loss = loss + dt * jnp.mean(err * err)
+        def store(i, phi):
             flat = phi.reshape(-1)
-            stored = flat if exact else flat[_indices(key, i, problem, keep, estimator)]
-            return (phi, loss), stored
+            return flat if exact else flat[_indices(key, i, problem, keep, estimator)]
 
-        init = (rd_initial(problem, dtype), jnp.zeros((), dtype))
-        (_, loss), stored = jax.lax.scan(body, init, jnp.arange(problem.num_steps))
-        return loss, stored
+        return rd_loss_scan(problem, theta, emit=store)
 
     @jax.custom_vjp
     def loss_fn(theta, key):
