@@ -133,7 +133,6 @@ def _fea_time_at(fea_recs, err):
 
 def _speedups(records, family, summary, target=1e-2):
     fea = [r for r in records if r["family"] == family and r["method"] in ("fea", "fd")]
-    best = None
     for r in records:
         if r["family"] != family or r["method"] in ("fea", "fd"):
             continue
