@@ -1,7 +1,7 @@
 """Regenerate the Meta-PDE initializations shipped in learners/meta_pde/pretrained/.
 
     python benchmarks/meta_pde_pretrain.py [--family poisson|burgers|hyperelastic|all]
-        [--method maml|leap|all] [--steps N] [--out DIR]
+        [--method maml|leap|all] [--steps N] [--rates softplus|exp] [--out DIR]
 
 CPU-scale settings (morphax.learners.meta_pde.SETTINGS): SIREN 3x64 in float32, K = 5
 first-order MAML with learned per-parameter per-step rates, or LEAP with 20 inner Adam steps;
@@ -14,7 +14,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from morphax.learners.meta_pde import FAMILIES, pretrain, pretrained_dir
+    from morphax.learners.meta_pde import FAMILIES, init_metadata, pretrain, pretrained_dir
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -22,6 +22,8 @@ def main(argv=None) -> int:
     parser.add_argument("--method", default="maml", choices=["maml", "leap", "all"])
     parser.add_argument("--steps", type=int, default=None, help="outer steps (default: per "
                         "family)")
+    parser.add_argument("--rates", default=None, choices=["softplus", "exp"],
+                        help="MAML's learned-rate parametrization (default: per family)")
     parser.add_argument("--out", default=str(pretrained_dir()))
     args = parser.parse_args(argv)
     families = list(FAMILIES) if args.family == "all" else [args.family]
@@ -29,8 +31,10 @@ def main(argv=None) -> int:
     for fam in families:
         for method in methods:
             path = pretrain(fam, method, out=pathlib.Path(args.out), steps=args.steps,
-                            progress=True)
-            print(f"wrote {path}", file=sys.stderr)
+                            rates=args.rates, progress=True)
+            extra = init_metadata(path)["extra"]
+            print(f"wrote {path}: mean outer loss {extra['loss_first_100']:.3g} over the first "
+                  f"100 steps, {extra['loss_last_100']:.3g} over the last 100", file=sys.stderr)
     return 0
 
 

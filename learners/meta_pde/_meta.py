@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import equinox as eqx
 import jax
@@ -28,9 +29,9 @@ class MetaInit(eqx.Module):
     like the model's arrays with a leading axis of size inner_steps, the learning rate of
     parameter p at inner step k being inner_lr * softplus(lr_params[k][p]) (the paper's
     parametrization) or, with rates="exp", inner_lr * exp(lr_params[k][p]); None otherwise.
-    Exponential rates move by factors per outer step instead of by increments, so they reach
-    the rates of order 100 x inner_lr that some parameters need within a CPU-scale budget of
-    outer steps; the paper's softplus rates get there in its ~10^5 steps."""
+    Exponential rates move by factors per outer step instead of by increments, which helps a
+    CPU-scale budget of outer steps: at the shipped Poisson settings, 1,500 steps brought the
+    mean outer loss to 0.15 with exp and 0.20 with softplus (README, Meta-PDE)."""
 
     model: Siren
     lr_params: object
@@ -213,8 +214,6 @@ class Adapter:
         result is stored instead of the model); `self.last_times[k]` holds the adaptation
         seconds to reach step k, callback time excluded."""
         sgd, adam, opt, static = self._fns(init)
-        import time
-
         record = set(range(steps + 1) if record is None else record)
         params = eqx.filter(init.model, eqx.is_inexact_array)
         task = jnp.asarray(task, init.model.weights[0].dtype)

@@ -8,6 +8,7 @@ import pathlib
 import time
 
 import jax
+import numpy as np
 
 from ._meta import MetaInit, new_init
 from ._pdes import FAMILIES
@@ -55,16 +56,26 @@ def pretrained(name: str, *, dtype=None) -> MetaInit:
 
 
 def pretrain(family: str, method: str, *, out: pathlib.Path | None = None,
-             steps: int | None = None, seed: int = 0, progress: bool = False) -> pathlib.Path:
-    """Meta-train `family` with `method` at the shipped settings and write
-    out/<family>_<method>.npz (a checkpoint beside it makes the run resumable)."""
+             steps: int | None = None, rates: str | None = None, seed: int = 0,
+             progress: bool = False) -> pathlib.Path:
+    """Meta-train `family` with `method` at the shipped settings (steps and, for MAML, the
+    learned-rate parametrization `rates` overridable) and write out/<family>_<method>.npz (a
+    checkpoint beside it makes the run resumable). The file's extra data holds the mean outer
+    loss over the first and the last 100 steps."""
     if (family, method) not in SETTINGS:
         raise ValueError(f"no pretraining settings for {(family, method)}; have "
                          f"{sorted(SETTINGS)}")
     s = dict(SETTINGS[(family, method)])
     cfg = s.pop("cfg")
+    command = f"python benchmarks/meta_pde_pretrain.py --family {family} --method {method}"
     if steps is not None:
         cfg = dataclasses.replace(cfg, steps=steps)
+        command += f" --steps {steps}"
+    if rates is not None:
+        if method != "maml":
+            raise ValueError(f"rates apply to MAML's learned rates, not to {method!r}")
+        s["rates"] = rates
+        command += f" --rates {rates}"
     fam = FAMILIES[family]()
     out = pathlib.Path(out or pretrained_dir())
     out.mkdir(parents=True, exist_ok=True)
@@ -73,9 +84,10 @@ def pretrain(family: str, method: str, *, out: pathlib.Path | None = None,
     trained, history = meta_train(fam, init, cfg, key=jax.random.key(seed + 1),
                                   checkpoint=out / f".{family}_{method}.ckpt.npz",
                                   progress=progress)
+    losses = [v for _, v in history]
     extra = {"steps": cfg.steps, "task_batch": cfg.task_batch, "outer_lr": cfg.outer_lr,
              "first_order": cfg.first_order, "seconds_this_run": time.perf_counter() - t,
-             "final_loss": history[-1][1] if history else None,
-             "family_config": fam.config(), "command": "python benchmarks/meta_pde_pretrain.py "
-             f"--family {family} --method {method}"}
+             "loss_first_100": float(np.mean(losses[:100])),
+             "loss_last_100": float(np.mean(losses[-100:])),
+             "family_config": fam.config(), "command": command}
     return save_init(out / f"{family}_{method}.npz", trained, extra=extra)

@@ -18,6 +18,7 @@ from morphax.learners.meta_pde import (
     maml_outer_loss,
     meta_train,
     new_init,
+    pretrain,
     pretrained,
     save_init,
 )
@@ -129,3 +130,9 @@ def test_meta_training_resumes_deterministically(tmp_path):
         assert np.array_equal(a, b)
     # training moved the initialization
     assert not np.array_equal(straight.model.weights[0], init.model.weights[0])
+
+
+def test_pretrain_overrides_rates_only_for_maml(tmp_path):
+    with pytest.raises(ValueError, match="MAML"):
+        pretrain("poisson", "leap", rates="exp", out=tmp_path)
+    assert not list(tmp_path.iterdir())
