@@ -9,8 +9,9 @@ import sys
 
 import numpy as np
 
-from morphax.geometry import CellularSolid, MeshOptions, gmsh_session, mesh_design
-from morphax.physics import InputError, Mesh, atomic_path, atomic_write_bytes, orient_cells
+from morphax._core import InputError, atomic_path, atomic_write_bytes, gmsh_session
+from morphax.geometry import CellularSolid, MeshOptions, mesh_design
+from morphax.physics import Mesh, orient_cells
 
 from ._formats import face_area, float32_solid, read_3mf, read_stl, step_check, stl_bytes, threemf_bytes
 from ._report import PrintReport, draw_report, make_report

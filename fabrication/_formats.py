@@ -186,7 +186,7 @@ def step_check(gmsh, path, expected_volume: float, rtol: float = 1e-6) -> dict:
 def step_volume(path) -> float:
     """Total volume (mm^3) of the extruded solids in a STEP file re-imported by gmsh (top area
     from boundary integrals x height; see `prism_volume`)."""
-    from morphax.geometry import gmsh_session
+    from morphax._core import gmsh_session
 
     with gmsh_session("step_volume") as gmsh:
         gmsh.model.occ.importShapes(str(path))

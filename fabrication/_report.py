@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from morphax.physics import InputError, atomic_path, atomic_write_text
+from morphax._core import InputError, atomic_write_text, new_figure, save_figure
 
 from ._solid import Section, polygon_area
 
@@ -194,10 +194,6 @@ def make_report(section: Section, *, part: str, fmt: str, configuration: str, th
 
 def draw_report(section: Section, report: PrintReport, path) -> None:
     """A PNG drawing of the part outline with its dimensions and thinnest wall."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path
 
@@ -208,7 +204,8 @@ def draw_report(section: Section, report: PrintReport, path) -> None:
         codes += [Path.MOVETO] + [Path.LINETO] * (len(lp) - 1) + [Path.CLOSEPOLY]
     lo, hi = section.points.min(axis=0), section.points.max(axis=0)
     w, h = hi - lo
-    fig, ax = plt.subplots(figsize=(7, 7 * max(h, 1e-9) / max(w, 1e-9) * 0.9 + 1.0))
+    fig = new_figure(7, 7 * max(h, 1e-9) / max(w, 1e-9) * 0.9 + 1.0)
+    ax = fig.subplots()
     ax.add_patch(PathPatch(Path(verts, codes), facecolor="#9ecae1", edgecolor="#08519c", lw=0.6))
     off = 0.06 * max(w, h)
     arrow = {"arrowstyle": "<->", "color": "k", "lw": 0.8}
@@ -233,6 +230,4 @@ def draw_report(section: Section, report: PrintReport, path) -> None:
     ax.set_ylim(lo[1] - 3 * off, hi[1] + 1.5 * off)
     ax.set_aspect("equal")
     ax.axis("off")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
+    save_figure(fig, path)

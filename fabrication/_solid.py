@@ -7,7 +7,8 @@ import dataclasses
 
 import numpy as np
 
-from morphax.physics import InputError, Mesh
+from morphax._core import InputError
+from morphax.physics import Mesh
 
 
 class FabricationError(InputError):

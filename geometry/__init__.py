@@ -6,6 +6,8 @@ with gmsh and gives node coordinates as a smooth JAX function of the radii. Also
 domains: `StarDomain` and `pore_lattice`.
 """
 
+from morphax._core import moved_names as _moved_names
+
 from ._design import CellularSolid as CellularSolid
 from ._design import Constraints as Constraints
 from ._design import DesignError as DesignError
@@ -14,7 +16,6 @@ from ._design import pore_lattice as pore_lattice
 from ._fourier import bertoldi_radii as bertoldi_radii
 from ._fourier import interpolation_matrix as interpolation_matrix
 from ._fourier import sample_angles as sample_angles
-from ._gmsh import gmsh_session as gmsh_session
 from ._io import plot_mesh_groups as plot_mesh_groups
 from ._io import write_mesh_groups as write_mesh_groups
 from ._manufacture import Ligament as Ligament
@@ -33,3 +34,5 @@ from ._morph import MorphCheck as MorphCheck
 from ._morph import morphable_mesh as morphable_mesh
 from ._morph import triangle_angles as triangle_angles
 from ._star import StarDomain as StarDomain
+
+__getattr__ = _moved_names("morphax.geometry", {"gmsh_session": "morphax._core.gmsh_session"})

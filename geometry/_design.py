@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from morphax.physics import InputError, atomic_write_text
+from morphax._core import InputError, atomic_write_text
 
 from . import _fourier
 

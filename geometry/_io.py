@@ -6,7 +6,8 @@ import pathlib
 
 import numpy as np
 
-from morphax.physics import InputError, Mesh, atomic_path
+from morphax._core import InputError, atomic_path, new_figure, save_figure
+from morphax.physics import Mesh
 
 _LINE = {"tri3": "line", "tri6": "line3"}
 
@@ -74,16 +75,13 @@ def write_mesh_groups(path, mesh: Mesh) -> pathlib.Path:
 def plot_mesh_groups(path, mesh: Mesh, *, title: str = "") -> pathlib.Path:
     """A PNG preview: triangles, pore boundaries (red), outer sides (blue), solid cell faces
     (green) and single-node sets (black dots)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
 
     pts = np.asarray(mesh.points, dtype=float)
     tri = np.asarray(mesh.cells)[:, :3]
     span = np.ptp(pts, axis=0)
-    fig, ax = plt.subplots(figsize=(7, 7 * span[1] / max(span[0], 1e-9) + 0.5))
+    fig = new_figure(7, 7 * span[1] / max(span[0], 1e-9) + 0.5)
+    ax = fig.subplots()
     ax.triplot(pts[:, 0], pts[:, 1], tri, lw=0.3, color="0.55")
     colors = {"pore": "tab:red", "large": "tab:red", "solid": "tab:green"}
     for name, facets in mesh.facet_sets.items():
@@ -101,7 +99,5 @@ def plot_mesh_groups(path, mesh: Mesh, *, title: str = "") -> pathlib.Path:
     ax.set_aspect("equal")
     ax.set_title(title or f"{mesh.n_cells} {mesh.cell_type} cells, {mesh.n_nodes} nodes",
                  fontsize=9)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
+    save_figure(fig, path)
     return path

@@ -27,11 +27,11 @@ import dataclasses
 
 import numpy as np
 
-from morphax.physics import InputError, Mesh, MeshError, elevate, orient_cells
+from morphax._core import InputError, MeshError, gmsh_session
+from morphax.physics import Mesh, elevate, orient_cells
 
 from . import _fourier
 from ._design import CellularSolid
-from ._gmsh import gmsh_session
 
 
 @dataclasses.dataclass(frozen=True)

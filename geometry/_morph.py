@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from morphax.physics import InputError, Mesh, MeshError
+from morphax._core import InputError, MeshError
+from morphax.physics import Mesh
 
 from . import _fourier
 from ._design import CellularSolid

@@ -9,9 +9,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from morphax.physics import InputError, Mesh, elevate, orient_cells
-
-from ._gmsh import gmsh_session
+from morphax._core import InputError, gmsh_session
+from morphax.physics import Mesh, elevate, orient_cells
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
+    from morphax._core import InputError
     from morphax.learners.nma import NMAConfig, preset
-    from morphax.physics import InputError
 
     if args.resume:
         meta = pathlib.Path(args.resume) / "checkpoint" / "latest.json"
@@ -72,8 +72,8 @@ def _config(args):
 
 
 def run(args) -> int:
+    from morphax._core import atomic_write_text
     from morphax.learners.nma import Trainer, write_outputs
-    from morphax.physics import atomic_write_text
 
     cfg = _config(args)
     out = pathlib.Path(args.resume or args.out or pathlib.Path("design-out") / cfg.task)

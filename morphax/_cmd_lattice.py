@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from morphax.physics import InputError
+from morphax._core import InputError
 
 
 def _cell(text: str) -> tuple[int, int]:

@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from morphax._core import InputError
     from morphax.geometry import CellularSolid, mesh_design, plot_mesh_groups, write_mesh_groups
-    from morphax.physics import InputError
 
     out = pathlib.Path(args.out)
     if out.suffix.lower() not in (".msh", ".vtu"):

@@ -1,13 +1,13 @@
 """`morphax tutorial list` and `morphax tutorial run NAME [--quick] [--out DIR]`.
 
-The tutorials are jupytext percent scripts shipped in morphax/tutorials/ (links to the
-repository's tutorials/ folder). They read MORPHAX_TUTORIAL_FULL (1: the full size; the
-default is the quick size) and write their pictures to MORPHAX_TUTORIAL_OUT.
+The tutorials are jupytext percent scripts in the repository's tutorials/ folder, installed as
+`morphax.tutorials`. A run executes one as `__main__` with two globals set: QUICK (the small
+size) and OUT (the folder for its pictures and files).
 """
 
 from __future__ import annotations
 
-import os
+import importlib.resources
 import pathlib
 import runpy
 import sys
@@ -16,13 +16,13 @@ import time
 
 def tutorials() -> dict[str, pathlib.Path]:
     """name -> script path of the installed tutorials."""
-    here = pathlib.Path(__file__).parent / "tutorials"
+    here = pathlib.Path(str(importlib.resources.files("morphax.tutorials")))
     return {p.stem: p for p in sorted(here.glob("*.py")) if not p.name.startswith("_")}
 
 
 def title(path: pathlib.Path) -> str:
     """The first markdown heading of a tutorial script."""
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("# # "):
             return line[4:].strip()
     return ""
@@ -51,19 +51,9 @@ def run(args) -> int:
         return 2
     out = pathlib.Path(args.out or pathlib.Path("tutorial-out") / args.name).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    env = {"MORPHAX_TUTORIAL_FULL": "0" if args.quick else "1",
-           "MORPHAX_TUTORIAL_OUT": str(out), "MPLBACKEND": "Agg"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     start = time.perf_counter()
-    try:
-        runpy.run_path(str(found[args.name]), run_name="__main__")
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    runpy.run_path(str(found[args.name]), init_globals={"QUICK": bool(args.quick), "OUT": out},
+                   run_name="__main__")
     print(f"tutorial {args.name} finished in {time.perf_counter() - start:.1f} s; pictures in "
           f"{out}", file=sys.stderr)
     return 0

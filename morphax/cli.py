@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from morphax.physics import MorphaxError
+    from morphax._core import MorphaxError
 
     try:
         return int(importlib.import_module(args._module).run(args) or 0)

@@ -4,10 +4,16 @@ Meshes are arrays (`Mesh`), elements are reference tables, a `Problem` couples a
 pointwise model and boundary conditions, and `solve` runs Newton with an implicit adjoint.
 """
 
+from morphax._core import ConvergenceError as ConvergenceError
+from morphax._core import InputError as InputError
+from morphax._core import InvertedElementError as InvertedElementError
+from morphax._core import MeshError as MeshError
+from morphax._core import MorphaxError as MorphaxError
+from morphax._core import SingularMatrixError as SingularMatrixError
+from morphax._core import SolverError as SolverError
+from morphax._core import moved_names as _moved_names
+
 from . import validation as validation
-from ._atomic import atomic_path as atomic_path
-from ._atomic import atomic_write_bytes as atomic_write_bytes
-from ._atomic import atomic_write_text as atomic_write_text
 from ._burgers import BurgersSolution as BurgersSolution
 from ._burgers import BurgersTask as BurgersTask
 from ._burgers import burgers_cole_hopf as burgers_cole_hopf
@@ -18,13 +24,6 @@ from ._config import load_job as load_job
 from ._elements import ELEMENTS as ELEMENTS
 from ._elements import Element as Element
 from ._elements import element as element
-from ._errors import ConvergenceError as ConvergenceError
-from ._errors import InputError as InputError
-from ._errors import InvertedElementError as InvertedElementError
-from ._errors import MeshError as MeshError
-from ._errors import MorphaxError as MorphaxError
-from ._errors import SingularMatrixError as SingularMatrixError
-from ._errors import SolverError as SolverError
 from ._families import PoissonFEA as PoissonFEA
 from ._families import PoissonTask as PoissonTask
 from ._families import disk_mesh as disk_mesh
@@ -91,3 +90,9 @@ from ._reaction_diffusion import rd_times as rd_times
 from ._reaction_diffusion import rd_trajectory as rd_trajectory
 from ._solve import Solution as Solution
 from ._solve import solve as solve
+
+__getattr__ = _moved_names("morphax.physics", {
+    "atomic_path": "morphax._core.atomic_path",
+    "atomic_write_bytes": "morphax._core.atomic_write_bytes",
+    "atomic_write_text": "morphax._core.atomic_write_text",
+})

@@ -16,7 +16,7 @@ import time
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import ConvergenceError, InputError
+from morphax._core import ConvergenceError, InputError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,8 @@ import dataclasses
 import pathlib
 import tomllib
 
-from ._errors import InputError
+from morphax._core import InputError
+
 from ._io import read_mesh
 from ._meshgen import elevate
 from ._models import MODELS, NeoHookean

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import InputError
+from morphax._core import InputError
 
 
 class FixedDofs:

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import InputError
+from morphax._core import InputError
 
 _MESHIO_NAMES = {"line2": "line", "line3": "line3", "tri3": "triangle", "tri6": "triangle6",
                  "quad4": "quad", "tet4": "tetra", "hex8": "hexahedron"}

@@ -18,7 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import InputError
+from morphax._core import InputError
+
 from ._mesh import Mesh, orient_cells
 from ._meshgen import elevate
 from ._metapde_models import StarPoisson, gaussian_bumps

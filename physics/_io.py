@@ -8,9 +8,9 @@ import pathlib
 
 import numpy as np
 
-from ._atomic import atomic_path
+from morphax._core import InputError, MeshError, atomic_path
+
 from ._elements import element
-from ._errors import InputError, MeshError
 from ._mesh import Mesh, orient_cells
 
 _FACET_OF = {"tri3": "line2", "tri6": "line3", "quad4": "line2", "tet4": "tri3", "hex8": "quad4"}

@@ -34,8 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
+from morphax._core import InputError
+
 from ._dofs import FixedDofs
-from ._errors import InputError
 from ._problem import Compiled
 from ._sparsity import Pattern
 

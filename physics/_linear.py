@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ._errors import InputError, SingularMatrixError
+from morphax._core import InputError, SingularMatrixError
 
 log = logging.getLogger("morphax.physics")
 

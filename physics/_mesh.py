@@ -11,8 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from morphax._core import MeshError, describe_cells
+
 from ._elements import Element, det, element
-from ._errors import MeshError, describe_cells
 
 
 def _frozen(array, dtype) -> np.ndarray:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import MeshError
+from morphax._core import MeshError
+
 from ._mesh import Mesh
 
 

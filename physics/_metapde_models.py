@@ -12,8 +12,9 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
+from morphax._core import InputError
+
 from ._elements import det
-from ._errors import InputError
 from ._models import Model
 
 

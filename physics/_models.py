@@ -12,8 +12,9 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from morphax._core import InputError
+
 from ._elements import det
-from ._errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)

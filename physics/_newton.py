@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from ._errors import ConvergenceError, InvertedElementError, describe_cells
+from morphax._core import ConvergenceError, InvertedElementError, describe_cells
+
 from ._linear import LinearSolver, get_solver
 
 log = logging.getLogger("morphax.physics")

@@ -22,9 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
+from morphax._core import InputError
+
 from ._dofs import FixedDofs
 from ._elements import det, element, inv
-from ._errors import InputError
 from ._mesh import Mesh, facet_cells
 from ._models import Model
 from ._sparsity import Pattern

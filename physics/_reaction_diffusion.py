@@ -31,7 +31,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from ._errors import InputError
+from morphax._core import InputError
 
 #: Number of Fourier coefficients of the control C (the paper's theta in R^7).
 RD_NUM_PARAMS = 7

@@ -15,7 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import MorphaxError
+from morphax._core import MorphaxError
+
 from ._linear import get_solver
 from ._newton import NewtonOptions, NewtonReport, newton
 from ._problem import Problem, warn_if_float32

@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
+from morphax._core import InputError
+
 from ._elements import det, inv
-from ._errors import InputError
 from ._mesh import Mesh
 from ._models import LinearElasticity, NeoHookean, Poisson
 from ._problem import Dirichlet, Problem

@@ -7,7 +7,8 @@ import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FOLDERS = {"morphax": "morphax", "physics": "morphax.physics", "geometry": "morphax.geometry",
-           "fabrication": "morphax.fabrication", "learners": "morphax.learners"}
+           "fabrication": "morphax.fabrication", "learners": "morphax.learners",
+           "tutorials": "morphax.tutorials"}
 
 
 def _packages_on_disk():

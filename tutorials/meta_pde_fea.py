@@ -25,25 +25,22 @@
 # source in `problem.params()`.
 #
 # Run: `morphax tutorial run meta_pde_fea --quick` (or `python tutorials/meta_pde_fea.py`).
-# Pictures go to `MORPHAX_TUTORIAL_OUT` (default `tutorial-out/meta_pde_fea`).
+# Pictures go to `OUT` (default `tutorial-out/meta_pde_fea`).
 
 # %%
-import os
 import pathlib
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from morphax.physics import PoissonFEA, interpolate, relative_mse, sample_poisson_tasks  # noqa: E402
 
-FULL = os.environ.get("MORPHAX_TUTORIAL_FULL", "0") == "1"
-OUT = pathlib.Path(os.environ.get("MORPHAX_TUTORIAL_OUT", "tutorial-out/meta_pde_fea"))
+# Set by `morphax tutorial run meta_pde_fea [--quick] [--out DIR]`; in a notebook, edit them.
+QUICK = globals().get("QUICK", True)
+OUT = pathlib.Path(globals().get("OUT", "tutorial-out/meta_pde_fea"))
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
@@ -74,11 +71,11 @@ fig.savefig(OUT / "solution.png", dpi=90)
 # fall like $h^4$ (error $\sim h^2$).
 
 # %%
-ref = PoissonFEA(0.03 if not FULL else 0.02, 2)
+ref = PoissonFEA(0.03 if QUICK else 0.02, 2)
 x = task.sample_points(1024, seed=0)
 m_ref, u_ref, _ = ref.solve(task)
 truth = interpolate(m_ref, u_ref, x)[:, 0]
-sizes = [0.2, 0.1, 0.05] if not FULL else [0.2, 0.1, 0.05, 0.035]
+sizes = [0.2, 0.1, 0.05] if QUICK else [0.2, 0.1, 0.05, 0.035]
 errs, times = [], []
 for h in sizes:
     f = PoissonFEA(h, 1)

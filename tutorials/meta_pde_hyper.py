@@ -26,19 +26,15 @@
 # against the FEA solution *and* against its mirror image $x \mapsto 1 - x$, $u_x \mapsto -u_x$,
 # and the smaller error counts (`mirror_min_error`).
 #
-# Run: `morphax tutorial run meta_pde_hyper --quick`. Pictures go to `MORPHAX_TUTORIAL_OUT`.
+# Run: `morphax tutorial run meta_pde_hyper --quick`. Pictures go to `OUT`.
 
 # %%
-import os
 import pathlib
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -52,8 +48,9 @@ from morphax.learners.meta_pde import (  # noqa: E402
 )
 from morphax.physics import interpolate  # noqa: E402
 
-FULL = os.environ.get("MORPHAX_TUTORIAL_FULL", "0") == "1"
-OUT = pathlib.Path(os.environ.get("MORPHAX_TUTORIAL_OUT", "tutorial-out/meta_pde_hyper"))
+# Set by `morphax tutorial run meta_pde_hyper [--quick] [--out DIR]`; in a notebook, edit them.
+QUICK = globals().get("QUICK", True)
+OUT = pathlib.Path(globals().get("OUT", "tutorial-out/meta_pde_hyper"))
 OUT.mkdir(parents=True, exist_ok=True)
 family = HyperelasticFamily()
 
@@ -67,7 +64,7 @@ family = HyperelasticFamily()
 task = family.held_out(1, seed=2024)[0]
 print(f"pore radius {task.radius:.4f} (scale {task.scale:.3f}), ligament {task.ligament:.2f}")
 x = family.eval_points(task, 1024)
-fea = HyperFEA(0.03, order=2, load_steps=8) if FULL else HyperFEA(0.04, order=2)
+fea = HyperFEA(0.03, order=2, load_steps=8) if not QUICK else HyperFEA(0.04, order=2)
 mesh, u_fea, seconds = fea.solve(task)
 print(f"FEA: {mesh.n_nodes} nodes, solved in {seconds:.2f} s")
 
@@ -83,7 +80,7 @@ def truth(p):
 # then Adam; LEAP continues with the Adam steps it was meta-trained with.
 
 # %%
-ks = [0, 1, 2, 5, 10, 20, 50] + ([100, 200, 500] if FULL else [])
+ks = [0, 1, 2, 5, 10, 20, 50] + ([100, 200, 500] if not QUICK else [])
 xj = jnp.asarray(x)
 errors, models = {}, {}
 for method in ("maml", "leap"):
@@ -137,5 +134,5 @@ print("plots in", OUT)
 # is still on the symmetric, unbuckled branch (uniformly squashed pores) misses that pattern,
 # and the pattern is then most of what its error measures. The shipped MAML initialization,
 # meta-trained to the family's mean energy minimum, sits on that branch and its error hardly
-# moves under adaptation; LEAP's keeps improving. The full run (`MORPHAX_TUTORIAL_FULL=1`)
+# moves under adaptation; LEAP's keeps improving. The full run (`QUICK = False`)
 # adapts longer, up to k = 500; compare the error curves.

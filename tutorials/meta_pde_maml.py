@@ -22,11 +22,10 @@
 #
 # The quick run uses the initialization shipped with morphax
 # (`python benchmarks/meta_pde_pretrain.py` regenerates it); the full run
-# (`MORPHAX_TUTORIAL_FULL=1`) also meta-trains a fresh one for a few minutes to show the loop,
+# (`QUICK = False`) also meta-trains a fresh one for a few minutes to show the loop,
 # with a checkpoint that lets it resume.
 
 # %%
-import os
 import pathlib
 import time
 
@@ -34,9 +33,6 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -50,8 +46,9 @@ from morphax.learners.meta_pde import (  # noqa: E402
 )
 from morphax.physics import PoissonFEA, interpolate, relative_mse  # noqa: E402
 
-FULL = os.environ.get("MORPHAX_TUTORIAL_FULL", "0") == "1"
-OUT = pathlib.Path(os.environ.get("MORPHAX_TUTORIAL_OUT", "tutorial-out/meta_pde_maml"))
+# Set by `morphax tutorial run meta_pde_maml [--quick] [--out DIR]`; in a notebook, edit them.
+QUICK = globals().get("QUICK", True)
+OUT = pathlib.Path(globals().get("OUT", "tutorial-out/meta_pde_maml"))
 OUT.mkdir(parents=True, exist_ok=True)
 family = PoissonFamily()
 
@@ -60,7 +57,7 @@ family = PoissonFamily()
 # (Full run: meta-train a few outer steps first, to see the loop and its checkpoint.)
 
 # %%
-if FULL:
+if not QUICK:
     fresh = new_init(family, "maml", key=jax.random.key(0), rates="exp")
     cfg = MetaTrainConfig(steps=60, task_batch=4, outer_lr=3e-4, lr_lr=0.02, first_order=True,
                           checkpoint_every=20)
@@ -82,7 +79,7 @@ ref = PoissonFEA(0.03, 2)
 m, u, _ = ref.solve(task)
 truth = interpolate(m, u, x)[:, 0]
 
-ks = [0, 1, 2, 5, 10, 20, 50] + ([100, 200] if FULL else [])
+ks = [0, 1, 2, 5, 10, 20, 50] + ([100, 200] if not QUICK else [])
 adapter = Adapter(family)
 adapter.run(init, task.vector(), max(ks), key=jax.random.key(0), record=ks)   # compile
 models = adapter.run(init, task.vector(), max(ks), key=jax.random.key(1), record=ks)

@@ -27,20 +27,16 @@
 # watertight solid with the right volume.
 #
 # Run: `morphax tutorial run nma_design_to_part --quick` (about a minute; without `--quick`
-# the CPU-sized preset, a few minutes). Pictures and files go to `MORPHAX_TUTORIAL_OUT`
+# the CPU-sized preset, a few minutes). Pictures and files go to `OUT`
 # (default `tutorial-out/nma_design_to_part`). `morphax design` is the same workflow on the
 # command line.
 
 # %%
-import os
 import pathlib
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
@@ -49,8 +45,9 @@ from morphax.fabrication import export_part, read_stl  # noqa: E402
 from morphax.geometry import CellularSolid  # noqa: E402
 from morphax.learners import nma  # noqa: E402
 
-FULL = os.environ.get("MORPHAX_TUTORIAL_FULL", "0") == "1"
-OUT = pathlib.Path(os.environ.get("MORPHAX_TUTORIAL_OUT", "tutorial-out/nma_design_to_part"))
+# Set by `morphax tutorial run nma_design_to_part [--quick] [--out DIR]`; in a notebook, edit them.
+QUICK = globals().get("QUICK", True)
+OUT = pathlib.Path(globals().get("OUT", "tutorial-out/nma_design_to_part"))
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
@@ -60,7 +57,7 @@ OUT.mkdir(parents=True, exist_ok=True)
 # to JSON/TOML, so a run is reproducible from its `config.json`.
 
 # %%
-config = nma.preset("translation", quick=not FULL)
+config = nma.preset("translation", quick=QUICK)
 print(config.to_json())
 
 # %% [markdown]

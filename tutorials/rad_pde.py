@@ -28,21 +28,16 @@
 # floats. RAD's Eq. 7 keeps only $k$ randomly chosen values of each state (rescaled by
 # $1089/k$, so the gradient stays unbiased) and stores $n_t \cdot k$ floats.
 #
-# Run it as a script: `python tutorials/rad_pde.py` uses a small size (horizon $T = 0.25$,
-# 60 Adam iterations). Set `MORPHAX_TUTORIAL_FULL=1` for the paper's horizon-2 run with 800
-# iterations (several minutes). Plots go to `MORPHAX_TUTORIAL_OUT` (default
-# `tutorial-out/rad_pde`).
+# `morphax tutorial run rad_pde --quick` (or `python tutorials/rad_pde.py`) uses a small size
+# (horizon $T = 0.25$, 60 Adam iterations); without `--quick` (or with `QUICK = False`) it runs
+# the paper's horizon-2 problem with 800 iterations (several minutes). Plots go to `OUT`.
 
 # %%
-import os
 import pathlib
 import time
 
 import jax
 import jax.numpy as jnp
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from morphax.learners.rad import (  # noqa: E402
@@ -59,10 +54,11 @@ from morphax.physics import (  # noqa: E402
     rd_trajectory,
 )
 
-FULL = os.environ.get("MORPHAX_TUTORIAL_FULL", "0") == "1"
-OUT = pathlib.Path(os.environ.get("MORPHAX_TUTORIAL_OUT", "tutorial-out/rad_pde"))
+# Set by `morphax tutorial run rad_pde [--quick] [--out DIR]`; in a notebook, edit them.
+QUICK = globals().get("QUICK", True)
+OUT = pathlib.Path(globals().get("OUT", "tutorial-out/rad_pde"))
 OUT.mkdir(parents=True, exist_ok=True)
-HORIZON, ITERATIONS = (2.0, 800) if FULL else (0.25, 60)
+HORIZON, ITERATIONS = (2.0, 800) if not QUICK else (0.25, 60)
 KEEPS = (1.0, 0.1, 0.01, 0.001)
 
 problem = ReactionDiffusion(horizon=HORIZON)

@@ -4,6 +4,7 @@ function that regenerates them (`python benchmarks/meta_pde_pretrain.py`)."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import pathlib
 import time
 
@@ -36,7 +37,7 @@ SETTINGS = {
 
 
 def pretrained_dir() -> pathlib.Path:
-    return pathlib.Path(__file__).parent / "pretrained"
+    return pathlib.Path(str(importlib.resources.files("morphax.learners.meta_pde.pretrained")))
 
 
 def available_pretrained() -> list[str]:

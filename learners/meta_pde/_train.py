@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from morphax.physics import atomic_path
+from morphax._core import atomic_path
 
 from ._meta import MetaInit, adam, leap_meta_gradient, maml_outer_loss, new_init
 

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import pathlib
 
-from morphax.physics import InputError
+from morphax._core import InputError
 
 TASKS = ("translation", "rotation", "double-rotation", "shape", "digits")
 

@@ -16,8 +16,9 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from morphax._core import InputError, atomic_path, atomic_write_text, new_figure, save_figure
 from morphax.geometry import CellularSolid, DesignError
-from morphax.physics import InputError, atomic_path, atomic_write_text, write_vtu
+from morphax.physics import write_vtu
 
 from ._config import NMAConfig
 from ._system import NMASystem
@@ -118,19 +119,10 @@ def write_outputs(trainer: Trainer, out, *, n_pictures: int = 4, part: bool = Tr
     return m
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _plot_actuated(path, system, model, mesh, shown):
-    plt = _plt()
     n = max(len(shown), 1)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 4.3), squeeze=False)
+    fig = new_figure(3.6 * n, 4.3)
+    axes = fig.subplots(1, n, squeeze=False)
     pts = np.asarray(mesh.points)
     tri = np.asarray(mesh.cells)[:, :3]
     task = system.task
@@ -183,16 +175,13 @@ def _plot_actuated(path, system, model, mesh, shown):
         ax.set_ylim(-0.5 * s, pts[:, 1].max() + 0.5 * s)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _plot_loss(path, trainer):
-    plt = _plt()
     st = trainer.state
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = new_figure(5.5, 3.6)
+    ax = fig.subplots()
     it = [h["iteration"] for h in st.history]
     loss = [h["loss"] for h in st.history]
     ax.plot(it, loss, color="0.6", lw=0.8, label="training loss (batch)")
@@ -207,7 +196,4 @@ def _plot_loss(path, trainer):
            title=f"{trainer.config.task} ({'co-design' if trainer.config.codesign else 'frozen geometry'})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

@@ -37,8 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from morphax._core import InputError
 from morphax.geometry import CellularSolid, Constraints
-from morphax.physics import InputError
 
 from ._config import NMAConfig
 

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 import optax
 
-from morphax.physics import InputError, atomic_path, atomic_write_text
+from morphax._core import InputError, atomic_path, atomic_write_text
 
 from ._config import NMAConfig
 from ._model import NMA

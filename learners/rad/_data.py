@@ -9,7 +9,7 @@ import pathlib
 
 import numpy as np
 
-from morphax.physics import InputError
+from morphax._core import InputError
 
 FASHION_MNIST_DIR = pathlib.Path("/usr/share/dataset-fashion-mnist")
 

@@ -19,7 +19,7 @@ import platform
 import sys
 import time
 
-from morphax.physics import atomic_write_text
+from morphax._core import atomic_write_text
 
 
 def available() -> list[str]:

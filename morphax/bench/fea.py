@@ -224,15 +224,11 @@ def _summary(records):
 
 
 def plot(records, out):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._figures import save_png
+    from morphax._core import new_figure, save_figure
 
     cases = sorted({r["case"] for r in records})
-    fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases), 4), squeeze=False)
+    fig = new_figure(5 * len(cases), 4)
+    axes = fig.subplots(1, len(cases), squeeze=False)
     for ax, case in zip(axes[0], cases, strict=True):
         for solver in ("morphax", "felupe", "scikit-fem", "jax-fem"):
             rows = sorted((r for r in records if r["case"] == case and r["solver"] == solver
@@ -248,5 +244,4 @@ def plot(records, out):
         ax.set(title=case, xlabel="degrees of freedom", ylabel="seconds (warm)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_png(fig, out / "fea.png", dpi=120)
+    return save_figure(fig, out / "fea.png", dpi=120)

@@ -304,16 +304,12 @@ STYLES = {"fea": ("FEA", "o-C0"), "fd": ("finite differences", "o-C0"),
 def plot(records, out: pathlib.Path) -> pathlib.Path:
     """Error vs time per family, each line in record order: the classical solver from coarse to
     fine, the learned methods from k = 1 on (k = 0, the init itself, has no adaptation time)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._figures import save_png
+    from morphax._core import new_figure, save_figure
 
     families = [f for f in ("poisson", "burgers", "hyperelastic")
                 if any(r["family"] == f for r in records)]
-    fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4.2), squeeze=False)
+    fig = new_figure(5.5 * len(families), 4.2)
+    axes = fig.subplots(1, len(families), squeeze=False)
     for ax, fam in zip(axes[0], families, strict=True):
         for method, (label, fmt) in STYLES.items():
             rs = [r for r in records if r["family"] == fam and r["method"] == method
@@ -326,5 +322,4 @@ def plot(records, out: pathlib.Path) -> pathlib.Path:
         ax.set_xlabel("wall time per task (s)")
         ax.set_ylabel("relative MSE (mean over tasks)")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_png(fig, out / "meta_pde.png")
+    return save_figure(fig, out / "meta_pde.png")

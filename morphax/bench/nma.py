@@ -102,14 +102,10 @@ def _summary(records):
 
 
 def plot(records, out):
-    import matplotlib
+    from morphax._core import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._figures import save_png
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = new_figure(10, 3.8)
+    axes = fig.subplots(1, 2)
     for ax, task in zip(axes, ("translation", "rotation"), strict=True):
         for mode, color in (("codesign", "tab:blue"), ("frozen", "tab:orange")):
             rows = [r for r in records if r.get("task") == task and r.get("mode") == mode]
@@ -123,5 +119,4 @@ def plot(records, out):
         ax.set(title=f"NMA {task}: training loss", xlabel="iteration", ylabel="loss (smoothed)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_png(fig, out / "nma.png", dpi=120)
+    return save_figure(fig, out / "nma.png", dpi=120)

@@ -309,14 +309,10 @@ def run(quick: bool, out: pathlib.Path, progress: bool) -> dict:
 
 
 def plot(records, out: pathlib.Path) -> pathlib.Path:
-    import matplotlib
+    from morphax._core import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._figures import save_png
-
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    fig = new_figure(16, 9)
+    axes = fig.subplots(2, 3)
     for ax, net, title in ((axes[0, 0], "fc", "MNIST 5k, FC 784-300-300-300-10"),
                            (axes[0, 1], "convnet", "MNIST 5k, small ConvNet"),
                            (axes[0, 2], "irnn", "sequential MNIST (reduced), IRNN")):
@@ -355,5 +351,4 @@ def plot(records, out: pathlib.Path) -> pathlib.Path:
               "s-", label="measured (T = 10, 40,960 steps)")
     ax.set(title="RD-PDE: bytes kept for the backward pass", xlabel="keep fraction", ylabel="MB")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_png(fig, pathlib.Path(out) / "rad.png")
+    return save_figure(fig, pathlib.Path(out) / "rad.png")

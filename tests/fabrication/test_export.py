@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from morphax import InputError
 from morphax.fabrication import (
     FabricationError,
     Solid,
@@ -23,7 +24,6 @@ from morphax.fabrication import (
     step_volume,
 )
 from morphax.geometry import CellularSolid, LargePore, mesh_design
-from morphax.physics import InputError
 
 SEGMENTS = 96
 

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from morphax import InputError
 from morphax.geometry import (
     CellularSolid,
     Constraints,
@@ -23,7 +24,6 @@ from morphax.geometry import (
     sample_angles,
     validate_design,
 )
-from morphax.physics import InputError
 
 
 def _shoelace(xy):

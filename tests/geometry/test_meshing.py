@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from morphax import InputError
 from morphax.geometry import (
     CellularSolid,
     LargePore,
@@ -19,7 +20,7 @@ from morphax.geometry import (
     pore_lattice,
     write_mesh_groups,
 )
-from morphax.physics import InputError, read_mesh
+from morphax.physics import read_mesh
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from morphax import MeshError
 from morphax.geometry import CellularSolid, LargePore, bertoldi_radii, interpolation_matrix, morphable_mesh
-from morphax.physics import Dirichlet, MeshError, NeoHookean, Problem, solve
+from morphax.physics import Dirichlet, NeoHookean, Problem, solve
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from morphax import InputError
 from morphax.learners.meta_pde import (
     HyperelasticFamily,
     HyperFEA,
@@ -14,7 +15,7 @@ from morphax.learners.meta_pde import (
     sample_hyper_tasks,
 )
 from morphax.learners.meta_pde._hyper_family import max_scale
-from morphax.physics import InputError, interpolate, meta_neo_hookean_density, relative_mse
+from morphax.physics import interpolate, meta_neo_hookean_density, relative_mse
 
 
 def test_tasks_reject_thin_ligaments():

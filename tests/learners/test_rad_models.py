@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from morphax import InputError
 from morphax.learners.rad import (
     RadConvNet,
     RadIRNN,
@@ -21,7 +22,6 @@ from morphax.learners.rad import (
     read_idx,
     train_classifier,
 )
-from morphax.physics import InputError
 
 F64 = jnp.float64
 

@@ -1,4 +1,4 @@
-"""Exceptions of morphax. Each message says what happened and what to try."""
+"""The error family of morphax. Each message says what happened and what to try."""
 
 from __future__ import annotations
 
@@ -50,3 +50,7 @@ def describe_cells(cells, limit: int = 10) -> str:
     shown = ", ".join(str(c) for c in cells[:limit])
     more = f", ... ({len(cells)} in all)" if len(cells) > limit else ""
     return f"cell{'s' if len(cells) != 1 else ''} {shown}{more}"
+
+
+class DataError(InputError):
+    """A file that exists but cannot be read back: damaged, truncated, or of another kind."""

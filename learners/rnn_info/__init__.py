@@ -1,0 +1,2 @@
+"""morphax.learners.rnn_info: RNNs in the predictive information plane (Dong, Oktay, Poole,
+Alemi 2019)."""

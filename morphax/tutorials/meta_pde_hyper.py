@@ -1,1 +1,0 @@
-../../tutorials/meta_pde_hyper.py

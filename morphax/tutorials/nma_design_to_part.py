@@ -1,1 +1,0 @@
-../../tutorials/nma_design_to_part.py

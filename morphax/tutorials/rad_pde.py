@@ -1,1 +1,0 @@
-../../tutorials/rad_pde.py
