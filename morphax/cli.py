@@ -16,6 +16,8 @@ COMMANDS = [
     ("lattice", "morphax._cmd_lattice", "make a cellular-solid design (a grid of porous cells)"),
     ("mesh", "morphax._cmd_mesh", "mesh a design with gmsh and write a mesh file and preview"),
     ("export", "morphax._cmd_export", "export a design as a printable part (STL, 3MF, STEP)"),
+    ("compress", "morphax._cmd_compress", "compress a model's weights to a file (entropy coding)"),
+    ("decompress", "morphax._cmd_decompress", "decode a compressed model file back to a model"),
     ("tutorial", "morphax._cmd_tutorial", "list or run the tutorials"),
     ("bench", "morphax.bench", "run a benchmark: morphax bench NAME [--quick] [--json PATH|-]"),
 ]
