@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
-from morphax._core import InputError
+from morphax._core import InputError, cached
 
 from ._dofs import FixedDofs
 from ._elements import det, element, inv
@@ -69,18 +69,15 @@ def _jitted(method):
 
     @functools.wraps(method)
     def wrapper(self, *args):
-        cache = self.__dict__.setdefault("_jit_cache", {})
         name = method.__name__
-        if name not in cache:
-            cache[name] = jax.jit(functools.partial(method, self))
+        jitted = cached(self, name, lambda: jax.jit(functools.partial(method, self)))
         leaves, tree = jax.tree_util.tree_flatten(args)
         if any(isinstance(x, jax.core.Tracer) for x in leaves):
-            return cache[name](*args)
+            return jitted(*args)
         leaves = [x if isinstance(x, jax.Array | np.ndarray) else np.asarray(x) for x in leaves]
         key = (name, tree, tuple((np.shape(x), jnp.result_type(x)) for x in leaves))
-        if key not in cache:
-            cache[key] = cache[name].lower(*args).compile()
-        return cache[key](*jax.tree_util.tree_unflatten(tree, leaves))
+        compiled = cached(self, key, lambda: jitted.lower(*args).compile())
+        return compiled(*jax.tree_util.tree_unflatten(tree, leaves))
 
     return wrapper
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from morphax._core import MorphaxError
+from morphax._core import MorphaxError, cached
 
 from ._linear import get_solver
 from ._newton import NewtonOptions, NewtonReport, newton
@@ -89,9 +89,6 @@ def solve(problem: Problem, params=None, *, options: NewtonOptions | None = None
     return Solution(u, jnp.asarray(token > 0), outcome)
 
 
-_CACHE_ATTR = "_morphax_solvers"
-
-
 def _float_dtype(p):
     """The solution's dtype: that of the node coordinates, or for problems whose parameters
     hold none (JaxFemProblem) that of the first floating-point leaf."""
@@ -103,13 +100,11 @@ def _float_dtype(p):
 
 
 def _differentiable_solve(problem: Problem, options: NewtonOptions):
-    cache = problem.__dict__.setdefault(_CACHE_ATTR, {})
-    key = (options.rtol, options.atol, options.intermediate_rtol, options.max_iterations,
-           options.load_steps, options.max_cuts, options.growth, options.line_search,
-           options.max_backtracks, id(options.linear_solver), options.progress)
-    if key not in cache:
-        cache[key] = _build(problem, options)
-    return cache[key]
+    key = ("solve", options.rtol, options.atol, options.intermediate_rtol,
+           options.max_iterations, options.load_steps, options.max_cuts, options.growth,
+           options.line_search, options.max_backtracks, id(options.linear_solver),
+           options.progress)
+    return cached(problem, key, lambda: _build(problem, options))
 
 
 def _build(problem: Problem, options: NewtonOptions):

@@ -12,7 +12,6 @@ import json
 import logging
 import pathlib
 import time
-import weakref
 
 import equinox as eqx
 import jax
@@ -20,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from morphax._core import atomic_path
+from morphax._core import atomic_path, cached
 
 from ._meta import MetaInit, adam, leap_meta_gradient, maml_outer_loss, new_init
 
@@ -93,18 +92,13 @@ def make_outer_step(family, init: MetaInit, cfg: MetaTrainConfig):
     return step, init_states, combine
 
 
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _outer_step_cached(family, init, cfg):
     """make_outer_step, reused across calls with the same family object, config and structure
     (so that resuming in the same process does not compile again)."""
-    per_family = _COMPILED.setdefault(family, {})
-    key = (cfg, init.method, init.family, init.inner_steps, init.inner_lr, init.rates,
-           jax.tree_util.tree_structure(init), str(jax.tree_util.tree_map(jnp.shape, init)))
-    if key not in per_family:
-        per_family[key] = make_outer_step(family, init, cfg)
-    return per_family[key]
+    key = ("outer_step", cfg, init.method, init.family, init.inner_steps, init.inner_lr,
+           init.rates, jax.tree_util.tree_structure(init),
+           str(jax.tree_util.tree_map(jnp.shape, init)))
+    return cached(family, key, lambda: make_outer_step(family, init, cfg))
 
 
 def meta_train(family, init: MetaInit, cfg: MetaTrainConfig = MetaTrainConfig(), *,

@@ -21,11 +21,10 @@ target): a biased, down-scaled estimate kept only to show the difference.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 
+from morphax._core import cached
 from morphax.physics import (
     ReactionDiffusion,
     rd_initial,
@@ -56,7 +55,6 @@ def _indices(key, step, problem, keep, estimator):
     return jax.random.randint(step_key, (k,), 0, n2)
 
 
-@functools.lru_cache(maxsize=64)
 def _make(problem: ReactionDiffusion, keep: float, estimator: str):
     n, n2, dt = problem.n, problem.state_size, problem.dt
     exact = is_exact(keep)
@@ -139,7 +137,9 @@ def rd_loss_rad(problem: ReactionDiffusion, theta: jax.Array, *, keep: float = 1
         raise ValueError(f"unknown estimator {estimator!r}; use one of {ESTIMATORS}")
     if not 0.0 < keep <= 1.0:
         raise ValueError(f"keep fraction must be in (0, 1], got {keep}")
-    return _make(problem, float(keep), estimator)(theta, key)
+    loss = cached(problem, ("rad_loss", float(keep), estimator),
+                  lambda: _make(problem, float(keep), estimator))
+    return loss(theta, key)
 
 
 def train_rd_control(problem: ReactionDiffusion, *, keep: float, iterations: int,
