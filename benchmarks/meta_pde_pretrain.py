@@ -1,7 +1,10 @@
-"""Regenerate the Meta-PDE initializations shipped in learners/meta_pde/pretrained/.
+"""Regenerate the Meta-PDE initializations shipped in learners/meta_pde/shipped/.
 
     python benchmarks/meta_pde_pretrain.py [--family poisson|burgers|hyperelastic|all]
         [--method maml|leap|all] [--steps N] [--rates softplus|exp] [--out DIR]
+
+Writes to DIR (default meta-pde-pretrained/ in the current folder, never into the installed
+package); `--out learners/meta_pde/shipped` in a checkout replaces the shipped files.
 
 CPU-scale settings (morphax.learners.meta_pde.SETTINGS): SIREN 3x64 in float32, K = 5
 first-order MAML with learned per-parameter per-step rates, or LEAP with 20 inner Adam steps;
@@ -14,7 +17,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from morphax.learners.meta_pde import FAMILIES, init_metadata, pretrain, pretrained_dir
+    from morphax.learners.meta_pde import FAMILIES, init_metadata, pretrain
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,7 +27,8 @@ def main(argv=None) -> int:
                         "family)")
     parser.add_argument("--rates", default=None, choices=["softplus", "exp"],
                         help="MAML's learned-rate parametrization (default: per family)")
-    parser.add_argument("--out", default=str(pretrained_dir()))
+    parser.add_argument("--out", default="meta-pde-pretrained", help="output folder (default: "
+                        "meta-pde-pretrained)")
     args = parser.parse_args(argv)
     families = list(FAMILIES) if args.family == "all" else [args.family]
     methods = ["maml", "leap"] if args.method == "all" else [args.method]

@@ -6,15 +6,16 @@ import contextlib
 import os
 import pathlib
 import sys
+import zipfile
 
 import numpy as np
 
-from morphax._core import InputError, atomic_path, atomic_write_bytes, gmsh_session
+from morphax._core import DataError, InputError, atomic_path, atomic_write_bytes, check_writable, gmsh_session
 from morphax.geometry import CellularSolid, MeshOptions, mesh_design
 from morphax.physics import Mesh, orient_cells
 
 from ._formats import face_area, float32_solid, read_3mf, read_stl, step_check, stl_bytes, threemf_bytes
-from ._report import PrintReport, draw_report, make_report
+from ._report import PrintReport, draw_report, make_report, material_density
 from ._solid import FabricationError, Section, check_solid, extrude, polygon_area, section_from_mesh
 
 FORMATS = {".stl": "stl", ".3mf": "3mf", ".step": "step", ".stp": "step"}
@@ -52,8 +53,10 @@ def export_part(path, *, design: CellularSolid | None = None, thickness: float,
     """
     fmt = _format(path)
     path = pathlib.Path(path)
-    if not (np.isfinite(thickness) and thickness > 0):
-        raise FabricationError(f"thickness must be a positive length in mm, got {thickness}")
+    reports = (path.with_name(path.stem + ".report.json"),
+               path.with_name(path.stem + ".report.png")) if report else ()
+    _check_options(thickness, segments, material, nozzle_width)
+    check_writable(path, *reports)
     deformed = displacement is not None
     if deformed:
         if mesh is None:
@@ -93,9 +96,25 @@ def export_part(path, *, design: CellularSolid | None = None, thickness: float,
                       thickness=thickness, solid=check, material=material,
                       nozzle_width=nozzle_width)
     if report:
-        rep.write_json(path.with_name(path.stem + ".report.json"))
-        draw_report(section, rep, path.with_name(path.stem + ".report.png"))
+        rep.write_json(reports[0])
+        draw_report(section, rep, reports[1])
     return rep
+
+
+def _check_options(thickness, segments, material, nozzle_width) -> None:
+    """Every export option, checked before anything is built or written."""
+    if isinstance(thickness, bool) or not isinstance(thickness, int | float) \
+            or not (np.isfinite(thickness) and thickness > 0):
+        raise FabricationError(f"thickness must be a finite positive length in mm, got "
+                               f"{thickness!r}")
+    if isinstance(segments, bool) or not isinstance(segments, int) or segments < 8:
+        raise InputError(f"segments (points per pore curve) must be an integer >= 8, got "
+                         f"{segments!r}")
+    if isinstance(nozzle_width, bool) or not isinstance(nozzle_width, int | float) \
+            or not (np.isfinite(nozzle_width) and nozzle_width > 0):
+        raise InputError(f"nozzle width must be a finite positive length in mm, got "
+                         f"{nozzle_width!r}")
+    material_density(material)
 
 
 def _check_matches(design: CellularSolid, mesh: Mesh) -> None:
@@ -218,32 +237,58 @@ def load_result(path) -> tuple[Mesh, np.ndarray]:
     """Read a deformed result written by `save_result` (or any meshio file of triangles with a
     point field "u", "displacement" or "U"): (mesh, displacement (n, 2))."""
     path = pathlib.Path(path)
+    if path.is_dir():
+        raise InputError(f"result file {str(path)!r} is a folder; give a .npz or mesh file")
     if not path.is_file():
         raise InputError(f"result file {str(path)!r} does not exist")
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
-            try:
-                mesh = Mesh(z["points"], z["cells"], str(z["cell_type"]))
-                u = np.asarray(z["u"], dtype=float)
-            except KeyError as err:
-                raise InputError(f"{path}: the .npz needs points, cells, cell_type and u "
-                                 f"({err})") from None
-    else:
-        import meshio
-
-        try:
-            m = meshio.read(path)
-        except Exception as err:  # noqa: BLE001 (meshio raises many kinds)
-            raise InputError(f"{path}: meshio cannot read it ({err})") from None
-        blocks = [(c.type, c.data) for c in m.cells if c.type in ("triangle", "triangle6")]
-        if len({t for t, _ in blocks}) != 1:
-            raise InputError(f"{path}: needs triangle or triangle6 cells (one kind)")
-        key = next((k for k in ("u", "displacement", "U", "Displacement") if k in m.point_data),
-                   None)
-        if key is None:
-            raise InputError(f"{path}: no point field u / displacement; it has "
-                             f"{sorted(m.point_data)}")
-        kind = {"triangle": "tri3", "triangle6": "tri6"}[blocks[0][0]]
-        mesh = Mesh(np.asarray(m.points)[:, :2], np.concatenate([d for _, d in blocks]), kind)
-        u = np.asarray(m.point_data[key], dtype=float)[:, :2]
+    mesh, u = _read_npz(path) if path.suffix == ".npz" else _read_meshio(path)
+    if u.shape != np.shape(mesh.points):
+        raise DataError(f"{path}: the displacement has shape {u.shape}, the points "
+                        f"{np.shape(mesh.points)}")
+    for name, values in (("coordinates", np.asarray(mesh.points)), ("displacement", u)):
+        bad = np.nonzero(~np.isfinite(values).all(axis=1))[0]
+        if bad.size:
+            raise DataError(f"{path}: the {name} of node {bad[0]} are not finite "
+                            f"({values[bad[0]].tolist()}; {bad.size} nodes in all)")
     return orient_cells(mesh), u
+
+
+def _read_npz(path) -> tuple[Mesh, np.ndarray]:
+    """(mesh, u) from a .npz of save_result; plain arrays only (never pickled objects)."""
+    damaged = (f"{path}: not a readable result .npz (damaged, or not written by "
+               "morphax.fabrication.save_result: it needs the arrays points, cells, cell_type, u)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("points", "cells", "cell_type", "u")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        raise DataError(damaged) from None
+    try:
+        cells = arrays["cells"]
+        if not np.issubdtype(cells.dtype, np.integer):
+            raise DataError(f"{path}: cells must be integers, got {cells.dtype}")
+        mesh = Mesh(np.asarray(arrays["points"], dtype=float), cells, str(arrays["cell_type"]))
+        return mesh, np.asarray(arrays["u"], dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(damaged) from None
+
+
+def _read_meshio(path) -> tuple[Mesh, np.ndarray]:
+    """(mesh, u) from a meshio file of triangles with a point field u / displacement."""
+    import meshio
+
+    try:
+        m = meshio.read(path)
+    except (Exception, SystemExit):  # noqa: BLE001 (meshio raises many kinds, even exits)
+        raise DataError(f"{path}: cannot read it as a mesh (damaged, or not a format meshio "
+                        f"reads from the suffix {path.suffix or '(none)'!r})") from None
+    blocks = [(c.type, c.data) for c in m.cells if c.type in ("triangle", "triangle6")]
+    if len({t for t, _ in blocks}) != 1:
+        raise DataError(f"{path}: needs triangle or triangle6 cells (one kind)")
+    key = next((k for k in ("u", "displacement", "U", "Displacement") if k in m.point_data),
+               None)
+    if key is None:
+        raise DataError(f"{path}: no point field u / displacement; it has "
+                        f"{sorted(m.point_data)}")
+    kind = {"triangle": "tri3", "triangle6": "tri6"}[blocks[0][0]]
+    mesh = Mesh(np.asarray(m.points)[:, :2], np.concatenate([d for _, d in blocks]), kind)
+    return mesh, np.asarray(m.point_data[key], dtype=float)[:, :2]

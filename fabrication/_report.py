@@ -18,9 +18,10 @@ MATERIALS = {"TPU": 1.2, "PLA": 1.24, "PETG": 1.27, "ABS": 1.04, "ASA": 1.07, "r
 
 def material_density(material) -> tuple[str, float]:
     """(name, density in g/cm^3) from a material name in MATERIALS or a number."""
-    if isinstance(material, int | float):
-        if not material > 0:
-            raise InputError(f"density must be positive (g/cm^3), got {material}")
+    if isinstance(material, int | float) and not isinstance(material, bool):
+        if not (np.isfinite(material) and material > 0):
+            raise InputError(f"material density must be a finite positive number (g/cm^3), "
+                             f"got {material}")
         return f"{float(material)} g/cm^3", float(material)
     for name, rho in MATERIALS.items():
         if str(material).lower() == name.lower():

@@ -8,14 +8,15 @@ domains: `StarDomain` and `pore_lattice`.
 
 from morphax._core import moved_names as _moved_names
 
+from ._constraints import Constraints as Constraints
+from ._constraints import DesignError as DesignError
 from ._design import CellularSolid as CellularSolid
-from ._design import Constraints as Constraints
-from ._design import DesignError as DesignError
 from ._design import LargePore as LargePore
 from ._design import pore_lattice as pore_lattice
 from ._fourier import bertoldi_radii as bertoldi_radii
 from ._fourier import interpolation_matrix as interpolation_matrix
 from ._fourier import sample_angles as sample_angles
+from ._gmsh_mesh import MeshOptions as MeshOptions
 from ._io import plot_mesh_groups as plot_mesh_groups
 from ._io import write_mesh_groups as write_mesh_groups
 from ._manufacture import Ligament as Ligament
@@ -26,7 +27,6 @@ from ._manufacture import min_ligament as min_ligament
 from ._manufacture import project_params as project_params
 from ._manufacture import radius_caps as radius_caps
 from ._manufacture import validate_design as validate_design
-from ._meshing import MeshOptions as MeshOptions
 from ._meshing import add_groups as add_groups
 from ._meshing import mesh_design as mesh_design
 from ._morph import MorphableMesh as MorphableMesh

@@ -18,48 +18,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import pathlib
 from collections.abc import Sequence
 
+import jax.numpy as jnp
 import numpy as np
 
-from morphax._core import InputError, atomic_write_text
+from morphax._core import DataError, InputError, atomic_write_text
 
-from . import _fourier
+from ._constraints import Constraints, DesignError
+from ._fourier import bertoldi_radii, interpolation_matrix, mean_square, sample_angles
+from ._manufacture import validate_design
 
 FORMAT = "morphax.cellular-solid"
 VERSION = 1
 KINDS = {"P": "porous", "S": "solid", ".": "empty", "L": "large"}
-
-
-class DesignError(InputError):
-    """An invalid design. `cell` is the (row, col) it concerns (or None), `bound` the name of
-    the violated bound ("radius range", "radius bounds", "min ligament", "overlap", "grid")."""
-
-    def __init__(self, message: str, cell=None, bound: str | None = None):
-        super().__init__(message)
-        self.cell = None if cell is None else tuple(int(c) for c in cell)
-        self.bound = bound
-
-
-@dataclasses.dataclass(frozen=True)
-class Constraints:
-    """Manufacturing bounds of a design.
-
-    min_ligament: the thinnest wall (mm) allowed between a pore and another pore or the free
-    boundary (e.g. two nozzle widths). r_min, r_max: bounds on the pore radius curve r(theta)
-    (fractions of the half cell size; Varmint clips to [0.1, 0.9]).
-    """
-
-    min_ligament: float = 0.0
-    r_min: float = 0.0
-    r_max: float = 1.0
-
-    def __post_init__(self):
-        if not 0.0 <= self.r_min < self.r_max <= 1.0:
-            raise InputError(f"radius bounds need 0 <= r_min < r_max <= 1, got r_min = "
-                             f"{self.r_min}, r_max = {self.r_max}")
-        if not self.min_ligament >= 0.0:
-            raise InputError(f"min_ligament must be >= 0 mm, got {self.min_ligament}")
+N_ANGLES = 16        # radii per pore by default (Varmint's cell pores)
+_PEAK_SAMPLES = 720  # angles at which `lattice` looks for the largest radius of a pore shape
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +100,7 @@ class CellularSolid:
         radii = np.array(self.radii, dtype=float)
         n_p = len(self.porous_cells)
         if radii.ndim == 1 and n_p == 0 and radii.size == 0:
-            radii = radii.reshape(0, 16)
+            radii = radii.reshape(0, N_ANGLES)
         if radii.ndim != 2 or radii.shape[0] != n_p or (n_p and radii.shape[1] < 3):
             raise DesignError(f"radii must have shape (n_porous, N) = ({n_p}, N >= 3) for the "
                               f"{n_p} porous cells, got {radii.shape}", None, "grid")
@@ -138,8 +113,6 @@ class CellularSolid:
         object.__setattr__(self, "large_pores", tuple(self.large_pores))
         self._check_blocks()
         if check:
-            from ._manufacture import validate_design
-
             validate_design(self)
 
     # ----- structure -----------------------------------------------------------------------
@@ -232,14 +205,14 @@ class CellularSolid:
         """(n, 2) points on the pore boundary at angles 2 pi k / n (counter-clockwise)."""
         for pname, c, h, r in self.pores():
             if pname == name:
-                th = _fourier.sample_angles(n)
-                rho = h * (_fourier.interpolation_matrix(th, len(r)) @ r)
+                th = sample_angles(n)
+                rho = h * (interpolation_matrix(th, len(r)) @ r)
                 return c + rho[:, None] * np.stack([np.cos(th), np.sin(th)], axis=1)
         raise InputError(f"the design has no pore {name!r}")
 
     def pore_areas(self) -> dict[str, float]:
         """Exact area (mm^2) enclosed by each pore curve (Parseval on the interpolant)."""
-        return {name: float(math.pi * h * h * _fourier.mean_square(r))
+        return {name: float(math.pi * h * h * mean_square(r))
                 for name, _, h, r in self.pores()}
 
     @property
@@ -259,8 +232,6 @@ class CellularSolid:
     def params(self) -> dict:
         """The shape parameters as a JAX pytree: {"radii": (n_porous, N), "large": tuple of
         (N_k,) arrays}. `MorphableMesh.points(params)` is differentiable in them."""
-        import jax.numpy as jnp
-
         return {"radii": jnp.asarray(self.radii),
                 "large": tuple(jnp.asarray(lp.radii) for lp in self.large_pores)}
 
@@ -281,7 +252,7 @@ class CellularSolid:
     # ----- constructors --------------------------------------------------------------------
     @classmethod
     def from_grid(cls, grid: Sequence[str] | str, cell_size: float, *, radii=0.5,
-                  n_angles: int = 16, large_pores: Sequence[LargePore] = (),
+                  n_angles: int = N_ANGLES, large_pores: Sequence[LargePore] = (),
                   constraints: Constraints | None = None, name: str = "") -> CellularSolid:
         """A design from a text grid (top row first; a multi-line string or a list of lines).
 
@@ -301,7 +272,7 @@ class CellularSolid:
     @classmethod
     def lattice(cls, rows: int, cols: int, cell_size: float, porosity: float, *,
                 pore: str = "circle", c1: float = 0.0, c2: float = 0.0, radii=None,
-                n_angles: int = 16, solid: Sequence[tuple[int, int]] = (),
+                n_angles: int = N_ANGLES, solid: Sequence[tuple[int, int]] = (),
                 empty: Sequence[tuple[int, int]] = (), constraints: Constraints | None = None,
                 name: str = "") -> CellularSolid:
         """A rows x cols grid of porous cells whose pores (all the same shape) cover the fraction
@@ -328,7 +299,7 @@ class CellularSolid:
         if pore == "circle":
             shape = np.ones(n_angles)
         elif pore == "bertoldi":
-            shape = np.asarray(_fourier.bertoldi_radii(1.0, c1, c2, n_angles))
+            shape = np.asarray(bertoldi_radii(1.0, c1, c2, n_angles))
         elif pore == "radii":
             if radii is None:
                 raise InputError("pore='radii' needs the radii of one pore shape")
@@ -339,8 +310,9 @@ class CellularSolid:
         if np.any(shape <= 0):
             raise InputError("the pore shape must have positive radii at every angle")
         scale = math.sqrt(4.0 * porosity * rows * cols / (math.pi * n_p
-                                                          * float(_fourier.mean_square(shape))))
-        dense = _fourier.interpolation_matrix(_fourier.sample_angles(720), n_angles) @ shape
+                                                          * float(mean_square(shape))))
+        theta = sample_angles(_PEAK_SAMPLES)
+        dense = interpolation_matrix(theta, n_angles) @ shape
         peak = scale * dense.max()
         if peak >= 1.0:
             raise DesignError(f"porosity {porosity} needs pores reaching r = {peak:.4f} of the "
@@ -379,62 +351,95 @@ class CellularSolid:
         atomic_write_text(path, self.to_json() + "\n")
 
     @classmethod
-    def from_dict(cls, data: dict, *, check: bool = True) -> CellularSolid:
+    def from_dict(cls, data: dict, *, check: bool = True, source: str = "the design") -> CellularSolid:
+        """The design in `data` (as written by `to_dict`). DataError names the key that is
+        missing or malformed (`source` names the file in the message); DesignError when the
+        design breaks its own constraints."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"not a morphax cellular-solid design (expected \"format\": "
-                             f"\"{FORMAT}\")")
+            raise DataError(f"{source} is not a morphax cellular-solid design (expected "
+                            f"\"format\": \"{FORMAT}\"); make one with `morphax lattice`")
         version = data.get("version")
-        if version != VERSION:
-            raise InputError(f"design file version {version} is not supported (this morphax "
-                             f"reads version {VERSION}); re-create it with `morphax lattice`")
+        if version != VERSION or isinstance(version, bool):
+            raise DataError(f"{source} has version {version!r}, which is not supported (this "
+                            f"morphax reads version {VERSION}); re-create it with `morphax lattice`")
         try:
-            grid = tuple(data["grid"])
-            cell_size = float(data["cell_size"])
-            n_angles = int(data.get("n_angles", 16))
-            kinds = np.array([list(g) for g in grid[::-1]])
-            order = [(int(i), int(j)) for i, j in zip(*np.nonzero(kinds == "P"), strict=True)]
-            by_cell = {tuple(p["cell"]): p for p in data.get("pores", [])}
-            if set(by_cell) != set(order):
-                missing = sorted(set(order) - set(by_cell))
-                extra = sorted(set(by_cell) - set(order))
-                raise DesignError(f"the pores listed do not match the P cells of the grid "
-                                  f"(missing {missing}, not porous {extra})",
-                                  (missing or extra)[0], "grid")
-            radii = np.array([by_cell[c]["radii"] for c in order], dtype=float).reshape(
-                len(order), -1 if order else n_angles)
-            forms = tuple(None if "form" not in by_cell[c] else
-                          (by_cell[c]["form"]["kind"], float(by_cell[c]["form"]["r0"]),
-                           float(by_cell[c]["form"]["c1"]), float(by_cell[c]["form"]["c2"]))
-                          for c in order)
-            large = tuple(LargePore(int(lp["cell"][0]), int(lp["cell"][1]), int(lp["size"]),
-                                    tuple(lp["radii"])) for lp in data.get("large_pores", []))
-            constraints = Constraints(**data.get("constraints", {}))
-        except (KeyError, TypeError, ValueError) as err:
-            if isinstance(err, InputError):
-                raise
-            raise InputError(f"malformed design file: {err!r}; compare with the output of "
-                             "`morphax lattice`") from None
-        return cls(grid, cell_size, radii, large, constraints, forms,
-                   name=str(data.get("name", "")), check=check)
+            return cls._parse(data, check, _Keys(data, source))
+        except DesignError as err:
+            raise DesignError(f"{source}: {err}", err.cell, err.bound) from None
+        except DataError:
+            raise
+        except InputError as err:
+            raise InputError(f"{source}: {err}") from None
 
     @classmethod
-    def from_json(cls, text: str, *, check: bool = True) -> CellularSolid:
+    def _parse(cls, data: dict, check: bool, key: _Keys) -> CellularSolid:
+        """The design in `data`, read field by field (see `from_dict`)."""
+        grid = tuple(key.text(g, f"grid[{k}]") for k, g in enumerate(key.list("grid")))
+        if not grid or not grid[0] or len({len(g) for g in grid}) != 1:
+            key.fail("grid", "non-empty lines of equal length", list(grid))
+        cell_size = key.number(key.get("cell_size"), "cell_size")
+        n_angles = key.integer(data.get("n_angles", N_ANGLES), "n_angles", 3, 4096)
+        kinds = np.array([list(g) for g in grid[::-1]])
+        order = [(int(i), int(j)) for i, j in zip(*np.nonzero(kinds == "P"), strict=True)]
+        by_cell = {}
+        for k, pore in enumerate(key.list("pores", [])):
+            where = f"pores[{k}]"
+            pore = key.table(pore, where)
+            by_cell[key.cell(pore.get("cell"), f"{where}.cell")] = (pore, where)
+        if set(by_cell) != set(order):
+            missing = sorted(set(order) - set(by_cell))
+            extra = sorted(set(by_cell) - set(order))
+            raise DesignError(f"the pores listed do not match the P cells of the grid "
+                              f"(missing {missing}, not porous {extra})", (missing or extra)[0], "grid")
+        radii = [key.numbers(pore.get("radii"), f"{where}.radii") for pore, where in
+                 (by_cell[c] for c in order)]
+        if len({len(r) for r in radii}) > 1:
+            raise DataError(f"{key.source}: every pore needs the same number of radii, got "
+                            f"{sorted({len(r) for r in radii})}")
+        radii = np.array(radii, dtype=float).reshape(len(order), -1 if order else n_angles)
+        forms = tuple(key.form(by_cell[c]) for c in order)
+        large = []
+        for k, lp in enumerate(key.list("large_pores", [])):
+            where = f"large_pores[{k}]"
+            lp = key.table(lp, where)
+            large.append(LargePore(*key.cell(lp.get("cell"), f"{where}.cell"),
+                                   key.integer(lp.get("size"), f"{where}.size", 1, len(grid)),
+                                   tuple(key.numbers(lp.get("radii"), f"{where}.radii"))))
+        bounds = key.table(data.get("constraints", {}), "constraints")
+        unknown = sorted(set(bounds) - {"min_ligament", "r_min", "r_max"})
+        if unknown:
+            raise DataError(f"{key.source}: unknown constraints {unknown}; use min_ligament, r_min, "
+                            "r_max")
+        constraints = Constraints(**{k: key.number(v, f"constraints.{k}") for k, v in bounds.items()})
+        return cls(grid, cell_size, radii, tuple(large), constraints, forms,
+                   name=key.text(data.get("name", ""), "name"), check=check)
+
+    @classmethod
+    def from_json(cls, text: str, *, check: bool = True, source: str = "the design") -> CellularSolid:
+        """The design in JSON `text`; DataError if it is not JSON (`source` names the file)."""
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"the design file is not valid JSON: {err}") from None
-        return cls.from_dict(data, check=check)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise DataError(f"{source} is not valid JSON ({err}); make a design with `morphax "
+                            "lattice`") from None
+        return cls.from_dict(data, check=check, source=source)
 
     @classmethod
     def load(cls, path, *, check: bool = True) -> CellularSolid:
-        """Read a design JSON file; DesignError if it violates its own constraints."""
-        import pathlib
-
+        """Read a design JSON file; DataError if it is damaged or malformed, DesignError if it
+        violates its own constraints."""
         path = pathlib.Path(path)
         if not path.is_file():
-            raise InputError(f"design file {str(path)!r} does not exist; make one with "
+            what = "is a folder, not a design file" if path.is_dir() else "does not exist"
+            raise InputError(f"design file {str(path)!r} {what}; make one with "
                              "`morphax lattice --out DESIGN.json`")
-        return cls.from_json(path.read_text(), check=check)
+        source = f"design file {str(path)!r}"
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{source} is not UTF-8 text (damaged, or not a design); make a "
+                            "design with `morphax lattice`") from None
+        return cls.from_json(text, check=check, source=source)
 
     def __eq__(self, other):
         return (isinstance(other, CellularSolid) and self.to_dict() == other.to_dict())
@@ -447,6 +452,61 @@ class CellularSolid:
                 f"{len(self.large_pores)} large pores, porosity {self.porosity():.3f})")
 
 
+class _Keys:
+    """Readers of the fields of a design dict: each names the key in its DataError."""
+
+    def __init__(self, data: dict, source: str):
+        self.data, self.source = data, source
+
+    def fail(self, where: str, expected: str, value):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise DataError(f"{self.source}: {where!r} must be {expected}, got {shown}; compare "
+                        "with the output of `morphax lattice`")
+
+    def missing(self, where: str):
+        raise DataError(f"{self.source} has no {where!r}; compare with the output of "
+                        "`morphax lattice`")
+
+    def get(self, where: str):
+        return self.data[where] if where in self.data else self.missing(where)
+
+    def list(self, where: str, default=None) -> list:
+        value = self.data.get(where, default) if default is not None else self.get(where)
+        return value if isinstance(value, list) else self.fail(where, "a list", value)
+
+    def table(self, value, where: str) -> dict:
+        return value if isinstance(value, dict) else self.fail(where, "a table {...}", value)
+
+    def text(self, value, where: str) -> str:
+        return value if isinstance(value, str) else self.fail(where, "a string", value)
+
+    def number(self, value, where: str) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return float(value) if ok else self.fail(where, "a finite number", value)
+
+    def integer(self, value, where: str, low: int, high: int) -> int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        return value if ok else self.fail(where, f"an integer in [{low}, {high}]", value)
+
+    def numbers(self, value, where: str) -> list[float]:
+        if not isinstance(value, list) or not value:
+            self.fail(where, "a non-empty list of numbers", value)
+        return [self.number(v, f"{where}[{k}]") for k, v in enumerate(value)]
+
+    def cell(self, value, where: str) -> tuple[int, int]:
+        ok = isinstance(value, list) and len(value) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and abs(v) <= 10**6 for v in value)
+        return tuple(value) if ok else self.fail(where, "[row, col] (two integers)", value)
+
+    def form(self, entry) -> tuple | None:
+        pore, where = entry
+        if "form" not in pore:
+            return None
+        form = self.table(pore["form"], f"{where}.form")
+        kind = self.text(form.get("kind"), f"{where}.form.kind")
+        return (kind, *(self.number(form.get(k), f"{where}.form.{k}") for k in ("r0", "c1", "c2")))
+
+
 def pore_lattice(n: int, radii) -> CellularSolid:
     """The unit square with an n x n lattice of circular pores (the Meta-PDE elasticity domain):
     pore (i, j) is centred at ((j + 1/2) / n, (i + 1/2) / n) with radius radii[i, j] (or one
@@ -455,5 +515,5 @@ def pore_lattice(n: int, radii) -> CellularSolid:
     if n < 1:
         raise InputError(f"the pore lattice needs n >= 1, got {n}")
     r = np.broadcast_to(np.asarray(radii, dtype=float), (n, n))
-    return CellularSolid(("P" * n,) * n, 1.0 / n, np.repeat((2.0 * n * r).reshape(-1, 1), 16,
-                                                            axis=1), name=f"pore lattice {n}x{n}")
+    radii = np.repeat((2.0 * n * r).reshape(-1, 1), N_ANGLES, axis=1)
+    return CellularSolid(("P" * n,) * n, 1.0 / n, radii, name=f"pore lattice {n}x{n}")

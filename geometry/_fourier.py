@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._star import StarDomain
+
 
 def sample_angles(n: int) -> np.ndarray:
     """The N angles 2 pi j / N, j = 0..N-1 (radians), at which radii are given."""
@@ -64,5 +66,4 @@ def bertoldi_radii(r0, c1, c2, n: int = 16):
     Works on NumPy and JAX values (gradients flow to r0, c1, c2). Bertoldi et al. (2010),
     Overvelde & Bertoldi (2014); radii are fractions of the half cell size.
     """
-    theta = sample_angles(n)
-    return r0 * (1.0 + c1 * np.cos(4.0 * theta) + c2 * np.cos(8.0 * theta))
+    return r0 * StarDomain.radius_of(sample_angles(n), c1, c2)

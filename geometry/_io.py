@@ -7,7 +7,7 @@ import pathlib
 import numpy as np
 
 from morphax._core import InputError, atomic_path, new_figure, save_figure
-from morphax.physics import Mesh
+from morphax.physics import Mesh, write_vtu
 
 _LINE = {"tri3": "line", "tri6": "line3"}
 
@@ -31,8 +31,6 @@ def write_mesh_groups(path, mesh: Mesh) -> pathlib.Path:
     tri_type = mesh.element.meshio_name
     cells = np.asarray(mesh.cells)
     if suffix == ".vtu":
-        from morphax.physics import write_vtu
-
         region = np.full(len(cells), -1, np.int64)
         for k, name in enumerate(("porous", "solid", "large")):
             region[mesh.cell_sets.get(name, np.zeros(0, np.int64))] = k

@@ -1,16 +1,23 @@
 """Manufacturability of cellular-solid designs: radius bounds, ligament (wall) widths, design
-validation with errors that name the cell, and a projection helper for optimizers."""
+validation with errors that name the cell, and a projection helper for optimizers.
+
+Every `design` argument is a `morphax.geometry.CellularSolid`. This module sits below the
+class (a design validates itself on construction with `validate_design`), so it reads designs
+through their methods only and does not import `_design`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
+import jax.numpy as jnp
 import numpy as np
+from scipy.spatial import cKDTree
 
-from . import _fourier
-from ._design import CellularSolid, Constraints, DesignError
+from ._constraints import Constraints, DesignError
+from ._fourier import interpolation_matrix, sample_angles
 
-_DENSE = 256
+_DENSE = 256   # angles at which pore curves are sampled for the bound checks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +33,7 @@ class Ligament:
     cell: tuple[int, int]
 
 
-def _pore_blocks(design: CellularSolid):
+def _pore_blocks(design):
     """name -> (cell, (row0, col0, size), centre, h, radii) for every pore."""
     out = {}
     pores = design.pores()
@@ -37,7 +44,7 @@ def _pore_blocks(design: CellularSolid):
     return out
 
 
-def free_segments(design: CellularSolid) -> np.ndarray:
+def free_segments(design) -> np.ndarray:
     """(f, 2, 2) cell sides between material and empty space or the outside (mm)."""
     s = design.cell_size
     segs = []
@@ -67,14 +74,12 @@ def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray):
     return np.linalg.norm(p[:, None, :] - q, axis=-1), q
 
 
-def ligaments(design: CellularSolid, n: int = _DENSE) -> list[Ligament]:
+def ligaments(design, n: int = _DENSE) -> list[Ligament]:
     """The thinnest wall around every pore (one Ligament per pore; width inf when the pore is
     surrounded by solid material only). Pore curves are sampled at n angles."""
     blocks = _pore_blocks(design)
     polys = {name: design.pore_polygon(name, n) for name in blocks}
     segs = free_segments(design)
-    from scipy.spatial import cKDTree
-
     trees = {name: cKDTree(p) for name, p in polys.items()}
     out = []
     for name, (cell, (r0, c0, size), _, _, _) in blocks.items():
@@ -101,7 +106,7 @@ def ligaments(design: CellularSolid, n: int = _DENSE) -> list[Ligament]:
     return out
 
 
-def min_ligament(design: CellularSolid) -> Ligament | None:
+def min_ligament(design) -> Ligament | None:
     """The thinnest wall of the design (None without pores)."""
     ligs = ligaments(design)
     return min(ligs, key=lambda g: g.width) if ligs else None
@@ -112,13 +117,13 @@ def _where(name: str, cell) -> str:
         f"large pore {name.rsplit('_', 1)[1]} (block at cell {cell})"
 
 
-def validate_design(design: CellularSolid, constraints: Constraints | None = None) -> None:
+def validate_design(design, constraints: Constraints | None = None) -> None:
     """Raise DesignError for the first violated bound: radii outside (0, 1) (samples, then the
     smooth curve between them), radii outside [r_min, r_max], cells touching only at a corner
     (zero-width joints), walls thinner than min_ligament. The error names the cell."""
     cons = constraints or design.constraints
     blocks = _pore_blocks(design)
-    theta = _fourier.sample_angles(_DENSE)
+    theta = sample_angles(_DENSE)
     for name, (cell, _, _, _, r) in blocks.items():
         where = _where(name, cell)
         bad = np.nonzero(~((r > 0.0) & (r < 1.0)))[0]
@@ -128,7 +133,7 @@ def validate_design(design: CellularSolid, constraints: Constraints | None = Non
                               f"{r[k]:.6g}, outside (0, 1) (fraction of the half cell size); "
                               "radii must be positive and keep the pore inside its cell",
                               cell, "radius range")
-        dense = _fourier.interpolation_matrix(theta, r.size) @ r
+        dense = interpolation_matrix(theta, r.size) @ r
         k = int(np.argmax(np.maximum(dense - 1.0, -dense)))
         if not 0.0 < dense[k] < 1.0:
             raise DesignError(f"{where}: between the given radii the smooth pore curve reaches "
@@ -167,7 +172,7 @@ def validate_design(design: CellularSolid, constraints: Constraints | None = Non
                                   "min ligament")
 
 
-def radius_caps(design: CellularSolid, constraints: Constraints | None = None):
+def radius_caps(design, constraints: Constraints | None = None):
     """Per pore (lo, hi) bounds on r(theta) that guarantee the radius bounds *and* the
     ligament bound: a pore within r <= 1 - a / h keeps a >= w / 2 from its cell sides (w next
     to free boundary), so neighbouring walls are >= w. Returns (lo (n_pores,), hi (n_pores,))
@@ -187,7 +192,7 @@ def radius_caps(design: CellularSolid, constraints: Constraints | None = None):
     return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
-def project_params(params, design: CellularSolid, constraints: Constraints | None = None, *,
+def project_params(params, design, constraints: Constraints | None = None, *,
                    margin: float = 1e-6):
     """Map shape parameters into the feasible set, for projected-gradient optimizers.
 
@@ -196,8 +201,6 @@ def project_params(params, design: CellularSolid, constraints: Constraints | Non
     the identity on feasible parameters, continuous, and works on NumPy or JAX arrays (jit-able;
     not the Euclidean projection). The result satisfies the radius and ligament bounds.
     """
-    import jax.numpy as jnp
-
     lo, hi = radius_caps(design, constraints)
     lo = lo + margin
     hi = hi - margin
@@ -210,7 +213,7 @@ def project_params(params, design: CellularSolid, constraints: Constraints | Non
     def one(r, lo_k, hi_k):
         r = jnp.asarray(r)
         n = r.shape[-1]
-        W = jnp.asarray(_fourier.interpolation_matrix(_fourier.sample_angles(_DENSE), n),
+        W = jnp.asarray(interpolation_matrix(sample_angles(_DENSE), n),
                         dtype=r.dtype)
         lo_k = jnp.asarray(lo_k, dtype=r.dtype)
         hi_k = jnp.asarray(hi_k, dtype=r.dtype)
@@ -231,11 +234,9 @@ def project_params(params, design: CellularSolid, constraints: Constraints | Non
     return {"radii": radii, "large": large}
 
 
-def constraint_penalty(params, design: CellularSolid, constraints: Constraints | None = None):
+def constraint_penalty(params, design, constraints: Constraints | None = None):
     """A smooth penalty (JAX scalar) that is zero exactly when every pore curve lies inside its
     `radius_caps`: the sum over dense angles of max(0, r - hi)^2 + max(0, lo - r)^2."""
-    import jax.numpy as jnp
-
     lo, hi = radius_caps(design, constraints)
     n_cell = len(design.porous_cells)
     groups = [(params["radii"], lo[:n_cell], hi[:n_cell])] if n_cell else []
@@ -244,7 +245,7 @@ def constraint_penalty(params, design: CellularSolid, constraints: Constraints |
     total = jnp.asarray(0.0)
     for r, lo_k, hi_k in groups:
         r = jnp.asarray(r)
-        W = jnp.asarray(_fourier.interpolation_matrix(_fourier.sample_angles(_DENSE),
+        W = jnp.asarray(interpolation_matrix(sample_angles(_DENSE),
                                                       r.shape[-1]), dtype=r.dtype)
         dense = r @ W.T
         total = total + jnp.sum(jnp.maximum(dense - jnp.asarray(hi_k, dtype=r.dtype)[:, None],

@@ -20,12 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from morphax._core import InputError, MeshError
+from morphax._core import InputError, MeshError, describe_cells
 from morphax.physics import Mesh
 
-from . import _fourier
 from ._design import CellularSolid
-from ._meshing import MeshOptions, raw_mesh
+from ._fourier import interpolation_matrix, sample_angles
+from ._gmsh_mesh import MeshOptions, raw_mesh
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,12 +45,10 @@ class MorphCheck:
         if self.valid:
             return (f"valid: min angle {self.min_angle:.2f} deg >= {self.angle_bound} deg, "
                     f"min Jacobian ratio {self.min_jacobian_ratio:.3g}")
-        shown = ", ".join(str(c) for c in self.bad_cells[:10])
-        more = f", ... ({len(self.bad_cells)} in all)" if len(self.bad_cells) > 10 else ""
         return (f"the morphed mesh is invalid: min angle {self.min_angle:.2f} deg (bound "
                 f"{self.angle_bound} deg), min Jacobian ratio {self.min_jacobian_ratio:.3g}, in "
-                f"cells {shown}{more}; these radii are too far from the ones the mesh was built "
-                "with: call remesh(params)")
+                f"{describe_cells(self.bad_cells)}; these radii are too far from the ones the mesh "
+                "was built with: call remesh(params)")
 
 
 def triangle_angles(points, cells) -> np.ndarray:
@@ -142,7 +140,7 @@ class MorphableMesh:
                 dx = x[inside] - c
                 rho = np.linalg.norm(dx, axis=1)
                 th = np.arctan2(dx[:, 1], dx[:, 0])
-                W = _fourier.interpolation_matrix(th, r.size)
+                W = interpolation_matrix(th, r.size)
                 rho_p = h * (W @ r)
                 rho_c = h / np.maximum(np.abs(np.cos(th)), np.abs(np.sin(th)))
                 t = (rho - rho_p) / (rho_c - rho_p)
@@ -249,8 +247,8 @@ class MorphableMesh:
                 n_cell = len(self.design.porous_cells)
                 r = params["radii"][k] if k < n_cell else params["large"][k - n_cell]
                 r = jnp.asarray(r)
-                th = _fourier.sample_angles(n)
-                W = jnp.asarray(_fourier.interpolation_matrix(th, r.shape[-1]), dtype=r.dtype)
+                th = sample_angles(n)
+                W = jnp.asarray(interpolation_matrix(th, r.shape[-1]), dtype=r.dtype)
                 rho = h * (W @ r)
                 return jnp.asarray(c, dtype=r.dtype)[None, :] + rho[:, None] * jnp.asarray(
                     np.stack([np.cos(th), np.sin(th)], axis=1), dtype=r.dtype)

@@ -1,5 +1,6 @@
 """Star-shaped domains r(theta) = 1 + c1 cos 4 theta + c2 cos 8 theta (the Meta-PDE nonlinear
-Poisson domains, Qin et al. 2022, with c1, c2 ~ U(-0.2, 0.2))."""
+Poisson domains, Qin et al. 2022, with c1, c2 ~ U(-0.2, 0.2), and the Bertoldi pore shape).
+This is the one place the formula is written."""
 
 from __future__ import annotations
 
@@ -28,24 +29,25 @@ class StarDomain:
 
     @staticmethod
     def radius_of(theta, c1, c2):
-        """r(theta) for JAX or NumPy values (differentiable in c1, c2)."""
-        return 1.0 + c1 * jnp.cos(4.0 * theta) + c2 * jnp.cos(8.0 * theta)
+        """r(theta) = 1 + c1 cos(4 theta) + c2 cos(8 theta): NumPy in, NumPy out; JAX values
+        (traced ones too) give a JAX array, differentiable in theta, c1 and c2."""
+        xp = np if all(isinstance(a, np.ndarray | float | int) for a in (theta, c1, c2)) else jnp
+        return 1.0 + c1 * xp.cos(4.0 * theta) + c2 * xp.cos(8.0 * theta)
 
     def radius(self, theta):
+        """r(theta) of this domain."""
         return self.radius_of(theta, self.c1, self.c2)
 
     def boundary(self, n: int = 128) -> np.ndarray:
         """(n, 2) boundary points at the angles 2 pi k / n, counter-clockwise."""
         th = 2.0 * np.pi * np.arange(n) / n
-        r = 1.0 + self.c1 * np.cos(4 * th) + self.c2 * np.cos(8 * th)
+        r = self.radius(th)
         return np.stack([r * np.cos(th), r * np.sin(th)], axis=1)
 
     def contains(self, x) -> np.ndarray:
         """Whether points x (..., 2) lie strictly inside."""
         x = np.asarray(x, dtype=float)
-        th = np.arctan2(x[..., 1], x[..., 0])
-        r = 1.0 + self.c1 * np.cos(4 * th) + self.c2 * np.cos(8 * th)
-        return np.hypot(x[..., 0], x[..., 1]) < r
+        return np.hypot(x[..., 0], x[..., 1]) < self.radius(np.arctan2(x[..., 1], x[..., 0]))
 
     def area(self) -> float:
         """Exact area pi (1 + (c1^2 + c2^2) / 2)."""
@@ -91,16 +93,17 @@ class StarDomain:
     def snap(self, points: np.ndarray, nodes) -> np.ndarray:
         """Points with `nodes` moved radially onto the exact boundary."""
         out = np.array(points, dtype=float)
-        th = np.arctan2(out[nodes, 1], out[nodes, 0])
-        r = 1.0 + self.c1 * np.cos(4 * th) + self.c2 * np.cos(8 * th)
+        r = self.radius(np.arctan2(out[nodes, 1], out[nodes, 0]))
         out[nodes] *= (r / np.hypot(out[nodes, 0], out[nodes, 1]))[:, None]
         return out
 
     def morph(self, points, c1, c2):
         """Coordinates of a mesh of this domain mapped onto the star (c1, c2): each point moves
         along its ray, x' = x r(theta; c1, c2) / r(theta; self.c1, self.c2). Smooth (linear) in
-        c1, c2, so meshes built once can be differentiated with respect to the domain."""
-        x = jnp.asarray(points)
-        th = jnp.arctan2(x[:, 1], x[:, 0])
+        c1, c2, so meshes built once can be differentiated with respect to the domain.
+        points (n, 2); NumPy in (with float c1, c2) gives NumPy out."""
+        xp = np if isinstance(points, np.ndarray) and isinstance(c1 + c2, float | int) else jnp
+        x = xp.asarray(points)
+        th = xp.arctan2(x[:, 1], x[:, 0])
         scale = self.radius_of(th, c1, c2) / self.radius(th)
         return x * scale[:, None]

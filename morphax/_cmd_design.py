@@ -16,15 +16,20 @@ import json
 import pathlib
 import time
 
+#: every file a finished run writes into its folder (deformed_<k>.vtu aside)
+OUTPUTS = ("design.json", "model.eqx", "config.json", "metrics.json", "reference.vtu",
+           "actuated.png", "loss.png", "part.stl", "checkpoint/latest.json")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from morphax.cli import number
     from morphax.learners.nma import TASKS
 
     parser.add_argument("--task", choices=TASKS, default=None,
                         help="the task (default translation)")
     parser.add_argument("--quick", action="store_true",
                         help="a short run (60 iterations): a smoke test of the whole job")
-    parser.add_argument("--scale", choices=("small", "paper"), default="small",
+    parser.add_argument("--scale", choices=("small", "paper"), default=None,
                         help="small: CPU-minutes lattice and network (default); paper: "
                              "Varmint's lattice, network and 10k iterations (hours on a GPU "
                              "cluster in the paper)")
@@ -33,12 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="output folder (default design-out/<task>)")
     parser.add_argument("--resume", default=None, metavar="DIR",
-                        help="continue the interrupted run in DIR from its latest checkpoint")
-    parser.add_argument("--iterations", type=int, default=None)
-    parser.add_argument("--batch", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--frozen", action="store_true",
+                        help="continue the interrupted run in DIR from its latest checkpoint "
+                             "(with its own config; only --iterations may change it)")
+    parser.add_argument("--iterations", type=number(0, integer=True), default=None)
+    parser.add_argument("--batch", type=number(1, integer=True), default=None)
+    parser.add_argument("--seed", type=number(0, integer=True), default=None)
+    parser.add_argument("--lr", type=number(0, strict=True), default=None)
+    parser.add_argument("--frozen", action="store_true", default=None,
                         help="train only the controller on the initial geometry (ablation)")
     parser.add_argument("--no-part", action="store_true", help="do not export part.stl")
 
@@ -48,41 +54,108 @@ def _config(args):
     from morphax.learners.nma import NMAConfig, preset
 
     if args.resume:
-        meta = pathlib.Path(args.resume) / "checkpoint" / "latest.json"
-        if not meta.exists():
-            raise InputError(f"no checkpoint at {str(meta)!r}; --resume needs the --out folder "
-                             "of an interrupted `morphax design` run")
-        cfg = NMAConfig.from_dict(json.loads(meta.read_text())["config"])
-        if args.iterations is not None:
-            cfg = cfg.replace(iterations=args.iterations)
-        return cfg
+        return _resumed_config(args)
     changes = {}
     if args.config:
         changes.update(NMAConfig.load(args.config).to_dict())
     task = args.task or changes.pop("task", None) or "translation"
     changes.pop("task", None)
-    for name in ("iterations", "batch", "seed", "lr"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
+    changes.update(_flag_values(args))
     if args.frozen:
         changes["codesign"] = False
-    if args.config:   # the file is complete: start from its values, not the preset's
-        return NMAConfig(task=task, **{k: v for k, v in changes.items()})
-    return preset(task, scale=args.scale, quick=args.quick, **changes)
+    try:
+        if args.config:   # the file is complete: start from its values, not the preset's
+            return NMAConfig(task=task, **changes)
+        return preset(task, scale=args.scale or "small", quick=args.quick, **changes)
+    except InputError as err:
+        where = f" (from {args.config!r} and the flags)" if args.config else ""
+        raise InputError(f"{err}{where}") from None
+
+
+def _flag_values(args) -> dict:
+    """The config fields given by --iterations, --batch, --seed and --lr, each checked against
+    its range (InputError named by the flag)."""
+    from morphax._core import InputError
+    from morphax.learners.nma import NMAConfig
+
+    values = {}
+    for name in ("iterations", "batch", "seed", "lr"):
+        if getattr(args, name) is not None:
+            try:
+                NMAConfig().replace(**{name: getattr(args, name)})
+            except InputError as err:
+                raise InputError(f"--{name}: {err}") from None
+            values[name] = getattr(args, name)
+    return values
+
+
+def _resumed_config(args):
+    """The config of the run in --resume DIR (with --iterations if given); InputError when a
+    flag asks for a different config than the run's own."""
+    from morphax._core import InputError
+    from morphax.learners.nma import NMAConfig, latest_checkpoint
+
+    folder = pathlib.Path(args.resume)
+    meta = latest_checkpoint(folder / "checkpoint") if folder.is_dir() else None
+    if meta is None:
+        raise InputError(f"no checkpoint in {str(folder / 'checkpoint')!r}; --resume needs the "
+                         "--out folder of an interrupted `morphax design` run")
+    cfg = NMAConfig.from_dict(meta["config"])
+    if args.out is not None and pathlib.Path(args.out).resolve() != folder.resolve():
+        raise InputError(f"--out {args.out!r} differs from --resume {args.resume!r}; a resumed run"
+                         " writes into its own folder: drop --out")
+    asked = {"task": args.task, "lr": args.lr, "batch": args.batch, "seed": args.seed,
+             "codesign": None if args.frozen is None else False}
+    for name, value in asked.items():
+        if value is not None and value != getattr(cfg, name):
+            flag = "--frozen" if name == "codesign" else f"--{name} {value}"
+            raise InputError(f"{flag} differs from the run's {name} = {getattr(cfg, name)!r} "
+                             f"in {args.resume!r}; a resumed run keeps its config: drop {flag.split()[0]}"
+                             ", or start a new run with --out")
+    for name in ("config", "scale", "quick"):
+        if getattr(args, name):
+            raise InputError(f"--{name} sets up a new run and cannot be used with --resume "
+                             f"(the run in {args.resume!r} keeps its config); drop --{name}")
+    return cfg.replace(**{k: v for k, v in _flag_values(args).items() if k == "iterations"})
+
+
+def _export_part(out: pathlib.Path, cfg, metrics: dict) -> None:
+    """Extrude the written design.json to part.stl (cfg.thickness mm) and record the part in
+    metrics.json."""
+    from morphax._core import atomic_write_text
+    from morphax.fabrication import export_part
+    from morphax.geometry import CellularSolid
+
+    design = CellularSolid.load(out / "design.json", check=False)   # checked when it was written
+    rep = export_part(out / "part.stl", design=design, thickness=cfg.thickness, report=False)
+    metrics["part"] = {"file": "part.stl", "thickness_mm": cfg.thickness,
+                       "volume_mm3": float(rep.volume), "section_area_mm2": float(rep.area),
+                       "material_area_mm2": design.material_area()}
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1, default=float) + "\n")
+
+
+def _remove_new_files(out: pathlib.Path, created: bool) -> None:
+    """Undo a new run that failed before its first checkpoint: its config.json, and the
+    folder if this run made it and it is empty."""
+    if not (out / "checkpoint").exists():
+        (out / "config.json").unlink(missing_ok=True)
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
 
 
 def run(args) -> int:
-    from morphax._core import atomic_write_text
+    from morphax._core import MorphaxError, atomic_write_text, check_writable
     from morphax.learners.nma import Trainer, write_outputs
 
     cfg = _config(args)
     out = pathlib.Path(args.resume or args.out or pathlib.Path("design-out") / cfg.task)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(*(out / name for name in OUTPUTS))
     t0 = time.perf_counter()
-    trainer = Trainer(cfg, out=out)
+    trainer = Trainer(cfg, out=out)   # set-up: the mesh, the task and the compiled solves
     if args.resume:
         trainer.load_checkpoint()
-    else:
+    created = not out.exists()
+    if not args.resume:
         atomic_write_text(out / "config.json", cfg.to_json() + "\n")
     if not args.quiet:
         sys_ = trainer.system
@@ -90,8 +163,15 @@ def run(args) -> int:
               f"({sys_.problem.ndof} dofs), {'co-design' if cfg.codesign else 'frozen geometry'}"
               f", {cfg.iterations} iterations of batch {cfg.batch}"
               + (f", resuming at iteration {trainer.state.iteration}" if args.resume else ""))
-    trainer.run(progress=not args.quiet)
-    m = write_outputs(trainer, out, part=not args.no_part)
+    try:
+        trainer.run(progress=not args.quiet)
+    except MorphaxError:
+        if not args.resume:
+            _remove_new_files(out, created)
+        raise
+    m = write_outputs(trainer, out)
+    if not args.no_part:
+        _export_part(out, cfg, m)
     if not args.quiet:
         ev = trainer.state.evaluations
         print(f"held-out {m['error_units']}: {ev[0]['error']:.4f} -> {m['heldout_error']:.4f}; "

@@ -18,17 +18,20 @@ def run(args) -> int:
     import numpy as np
 
     from morphax import physics as mp
+    from morphax._core import check_writable
 
     t0 = time.perf_counter()
     if args.problem:
         job = mp.load_job(args.problem)
         problem, options, vtu, png = job.problem, job.options, job.vtu, job.png
+        check_writable(vtu, png)
     else:
         out = pathlib.Path(args.out)
+        vtu, png = out / "solution.vtu", out / "solution.png"
+        check_writable(vtu, png)
         mesh = mp.validation.perforated_plate()
         problem = mp.validation.compressed_plate(mesh, strain=0.1)
         options = mp.NewtonOptions(load_steps=2)
-        vtu, png = out / "solution.vtu", out / "solution.png"
     setup = time.perf_counter() - t0
     sol = mp.solve(problem, options=options, progress=not args.quiet)
     p = problem.params()
@@ -38,12 +41,12 @@ def run(args) -> int:
         fields["stress"] = np.asarray(problem.cauchy_stress(u, p))
     else:
         fields["flux"] = -np.asarray(problem.cell_flux(u, p))[:, 0, :]
-    mp.write_vtu(vtu, problem.mesh, point_data={"u": u}, cell_data=fields)
-    if png is not None:
+    if png is not None:   # the picture first: it is the write more likely to fail
         mp.plot_png(png, problem.mesh, u, label="|u|" if u.shape[1] > 1 else "u")
+    mp.write_vtu(vtu, problem.mesh, point_data={"u": u}, cell_data=fields)
     if not args.quiet:
         r = sol.report
-        print(f"morphax solve: {type(problem.model).__name__}, {problem.mesh.n_cells} "
+        print(f"morphax solve: {problem.model}, {problem.mesh.n_cells} "
               f"{problem.mesh.cell_type} cells, {problem.ndof} dofs ({problem.free.size} free)\n"
               f"  Newton: {r.iterations} iterations in {r.increments} load increments "
               f"({r.cuts} cuts), residual {r.residual:.2e} (reference "

@@ -29,9 +29,12 @@ def title(path: pathlib.Path) -> str:
 
 
 def add_arguments(parser) -> None:
+    from morphax.cli import add_global_flags
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
-    sub.add_parser("list", help="list the tutorials")
+    add_global_flags(sub.add_parser("list", help="list the tutorials"))
     run_p = sub.add_parser("run", help="run one tutorial")
+    add_global_flags(run_p)
     run_p.add_argument("name", help="a name from `morphax tutorial list`")
     run_p.add_argument("--quick", action="store_true", help="the small size (seconds to minutes)")
     run_p.add_argument("--out", default=None, help="folder for pictures (default "
@@ -39,6 +42,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from morphax._core import InputError, check_folder
+
     found = tutorials()
     if getattr(args, "action", None) in (None, "list"):
         width = max((len(n) for n in found), default=0)
@@ -46,10 +51,9 @@ def run(args) -> int:
             print(f"{name:{width}s}  {title(path)}")
         return 0
     if args.name not in found:
-        print(f"morphax tutorial: unknown tutorial {args.name!r}; available: "
-              f"{', '.join(found)}", file=sys.stderr)
-        return 2
+        raise InputError(f"unknown tutorial {args.name!r}; available: {', '.join(found)}")
     out = pathlib.Path(args.out or pathlib.Path("tutorial-out") / args.name).resolve()
+    check_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     runpy.run_path(str(found[args.name]), init_globals={"QUICK": bool(args.quick), "OUT": out},

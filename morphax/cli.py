@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import sys
 
 from ._version import __version__
@@ -23,22 +24,63 @@ COMMANDS = [
 ]
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, `morphax CMD: error: ...`, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_global_flags(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """--quiet and -v/--verbose, accepted before and after the subcommand (a subcommand's copy
+    leaves the value set before it alone unless given)."""
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument("--quiet", action="store_true", default=default,
+                        help="no progress bars or reports")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="log solver details")
+
+
+def number(low: float | None = None, *, strict: bool = False, integer: bool = False,
+           high: float | None = None):
+    """An argparse `type`: a finite number (an integer when `integer`) >= low (> low when
+    `strict`) and <= high; the message says what was expected."""
+    kind = "an integer" if integer else "a finite number"
+    bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+    bound += "" if high is None else f"{' and' if bound else ''} <= {high:g}"
+
+    def parse(text: str):
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}{bound}, got {text!r}") from None
+        ok = math.isfinite(value) and (low is None or (value > low if strict else value >= low)) \
+            and (high is None or value <= high)
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected {kind}{bound}, got {text!r}")
+        return value
+
+    parse.__name__ = "integer" if integer else "number"
+    return parse
+
+
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, str]]:
-    parser = argparse.ArgumentParser(prog="morphax", description=__doc__)
+    parser = Parser(prog="morphax", description=__doc__)
     parser.add_argument("--version", action="version", version=f"morphax {__version__}")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or reports")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log solver details")
+    add_global_flags(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name, module, help_text in COMMANDS:
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        add_global_flags(sub_parser)
         modules[name] = module
         sub_parser.set_defaults(_module=module, _sub=sub_parser)
     return parser, modules
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `morphax` console script; returns the exit status."""
+    """Entry point of the `morphax` console script; returns the exit status: 0 on success,
+    2 with one line `morphax CMD: error: ...` on stderr for any bad input or failed run."""
     argv = sys.argv[1:] if argv is None else argv
     parser, modules = _parser()
     # Let each subcommand define its own options, but import only the one that runs.
@@ -46,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     if first in modules:
         sub = parser._subparsers._group_actions[0].choices[first]  # noqa: SLF001
         importlib.import_module(modules[first]).add_arguments(sub)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:   # --help, --version and argument errors (already printed)
+        return int(done.code or 0)
     if args.command is None:
         parser.print_help()
         return 0
@@ -60,5 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except MorphaxError as err:
-        print(f"morphax {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(err))
+    except OSError as err:   # a read or write outside morphax's own checks
+        name = err.filename or "a file"
+        return _fail(args.command, f"cannot access {name}: {(err.strerror or str(err)).lower()}")
+
+
+def _fail(command: str, message: str) -> int:
+    """Print the one-line error (on a line of its own, after any progress bar) and return 2."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", None) or []):
+        bar.close()
+    print(f"morphax {command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2

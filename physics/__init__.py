@@ -2,6 +2,8 @@
 
 Meshes are arrays (`Mesh`), elements are reference tables, a `Problem` couples a mesh, a
 pointwise model and boundary conditions, and `solve` runs Newton with an implicit adjoint.
+Beside it: the Burgers and reaction-diffusion steppers, point evaluation (`interpolate`) and
+the validation problems (`validation`). Errors are the `morphax.MorphaxError` family.
 """
 
 from morphax._core import ConvergenceError as ConvergenceError
@@ -15,23 +17,14 @@ from morphax._core import moved_names as _moved_names
 
 from . import validation as validation
 from ._burgers import BurgersSolution as BurgersSolution
-from ._burgers import BurgersTask as BurgersTask
 from ._burgers import burgers_cole_hopf as burgers_cole_hopf
 from ._burgers import burgers_fd as burgers_fd
-from ._burgers import sample_burgers_tasks as sample_burgers_tasks
 from ._config import FEAJob as FEAJob
 from ._config import load_job as load_job
 from ._elements import ELEMENTS as ELEMENTS
 from ._elements import Element as Element
 from ._elements import element as element
-from ._families import PoissonFEA as PoissonFEA
-from ._families import PoissonTask as PoissonTask
-from ._families import disk_mesh as disk_mesh
-from ._families import interpolate as interpolate
-from ._families import morph_to_star as morph_to_star
-from ._families import poisson_ground_truth as poisson_ground_truth
-from ._families import relative_mse as relative_mse
-from ._families import sample_poisson_tasks as sample_poisson_tasks
+from ._interpolate import interpolate as interpolate
 from ._io import from_meshio as from_meshio
 from ._io import plot_png as plot_png
 from ._io import read_mesh as read_mesh
@@ -52,13 +45,11 @@ from ._mesh import Topology as Topology
 from ._mesh import boundary_facets as boundary_facets
 from ._mesh import orient_cells as orient_cells
 from ._meshgen import box as box
+from ._meshgen import disk_mesh as disk_mesh
 from ._meshgen import elevate as elevate
 from ._meshgen import rectangle as rectangle
-from ._metapde_models import MetaNeoHookean as MetaNeoHookean
-from ._metapde_models import StarPoisson as StarPoisson
-from ._metapde_models import gaussian_bumps as gaussian_bumps
-from ._metapde_models import meta_neo_hookean_density as meta_neo_hookean_density
 from ._models import MODELS as MODELS
+from ._models import IsochoricNeoHookean as IsochoricNeoHookean
 from ._models import LinearElasticity as LinearElasticity
 from ._models import Model as Model
 from ._models import NeoHookean as NeoHookean
@@ -72,27 +63,37 @@ from ._newton import newton as newton
 from ._problem import Dirichlet as Dirichlet
 from ._problem import Pressure as Pressure
 from ._problem import Problem as Problem
+from ._problem import Source as Source
 from ._problem import Traction as Traction
-from ._reaction_diffusion import RD_NUM_PARAMS as RD_NUM_PARAMS
 from ._reaction_diffusion import ReactionDiffusion as ReactionDiffusion
-from ._reaction_diffusion import rd_grid as rd_grid
-from ._reaction_diffusion import rd_initial as rd_initial
-from ._reaction_diffusion import rd_initial_theta as rd_initial_theta
-from ._reaction_diffusion import rd_interior_mask as rd_interior_mask
-from ._reaction_diffusion import rd_loss as rd_loss
-from ._reaction_diffusion import rd_loss_scan as rd_loss_scan
-from ._reaction_diffusion import rd_source as rd_source
-from ._reaction_diffusion import rd_source_basis as rd_source_basis
-from ._reaction_diffusion import rd_step as rd_step
-from ._reaction_diffusion import rd_step_transpose as rd_step_transpose
-from ._reaction_diffusion import rd_target as rd_target
-from ._reaction_diffusion import rd_times as rd_times
-from ._reaction_diffusion import rd_trajectory as rd_trajectory
 from ._solve import Solution as Solution
 from ._solve import solve as solve
 
+_META_PDE = "morphax.learners.meta_pde"
+_RD = "morphax.physics.ReactionDiffusion"
+
+# Old names, kept for one release (they warn): shared utilities moved to morphax._core, the
+# Meta-PDE task helpers to morphax.learners.meta_pde, the rd_* functions became methods.
 __getattr__ = _moved_names("morphax.physics", {
     "atomic_path": "morphax._core.atomic_path",
     "atomic_write_bytes": "morphax._core.atomic_write_bytes",
     "atomic_write_text": "morphax._core.atomic_write_text",
+    "MetaNeoHookean": "morphax.physics.IsochoricNeoHookean",
+    "BurgersTask": f"{_META_PDE}.BurgersTask",
+    "sample_burgers_tasks": f"{_META_PDE}.sample_burgers_tasks",
+    "PoissonFEA": f"{_META_PDE}.PoissonFEA",
+    "PoissonTask": f"{_META_PDE}.PoissonTask",
+    "poisson_ground_truth": f"{_META_PDE}.poisson_ground_truth",
+    "relative_mse": f"{_META_PDE}.relative_mse",
+    "sample_poisson_tasks": f"{_META_PDE}.sample_poisson_tasks",
+    "gaussian_bumps": f"{_META_PDE}.gaussian_bumps",
+    "meta_neo_hookean_density": f"{_META_PDE}.meta_neo_hookean_density",
+    "morph_to_star": f"{_META_PDE}.morph_to_star",
+    "RD_NUM_PARAMS": f"{_RD}.num_params",
+    **{f"rd_{name}": f"{_RD}.{name}" for name in (
+        "grid", "interior_mask", "initial", "target", "source_basis", "source", "initial_theta",
+        "step", "step_transpose", "times", "loss", "loss_scan", "trajectory")},
+}, removed={
+    "StarPoisson": "use Problem(mesh, NonlinearPoisson(), source=Source(star_source, bumps)) "
+                   "with morphax.learners.meta_pde.star_source",
 })

@@ -1,6 +1,6 @@
-"""The Meta-PDE 1-D viscous Burgers family (Qin et al. 2022, Sec. 4.2) and its reference
-solvers: u_t + u u_x = nu u_xx on x in [0, 1], t in [0, 1], u(0, t) = u(1, t) = 0,
-u(x, 0) = sin(pi x) + a1 sin(2 pi x) + a2 sin(4 pi x), nu = 1 / Re.
+"""Reference solvers of the 1-D viscous Burgers equation u_t + u u_x = nu u_xx on x in [0, 1],
+t in [0, t_end], u(0, t) = u(1, t) = 0 (the Meta-PDE family of Qin et al. 2022, Sec. 4.2, lives
+in `morphax.learners.meta_pde`).
 
 `burgers_fd`: an implicit (Crank-Nicolson or backward Euler) finite-difference stepper with a
 Newton solve per step on the tridiagonal Jacobian (scipy.linalg.solve_banded): O(nx) per
@@ -13,52 +13,10 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike, Float
 
 from morphax._core import ConvergenceError, InputError
-
-
-@dataclasses.dataclass(frozen=True)
-class BurgersTask:
-    """Initial-condition coefficients (a1, a2) and the Reynolds number (nu = 1 / re)."""
-
-    a1: float
-    a2: float
-    re: float = 100.0
-
-    VECTOR_SIZE = 3
-
-    def vector(self) -> np.ndarray:
-        return np.asarray([self.a1, self.a2, self.re], dtype=float)
-
-    @classmethod
-    def from_vector(cls, v) -> BurgersTask:
-        return cls(float(v[0]), float(v[1]), float(v[2]))
-
-    @staticmethod
-    def initial_of(v, x):
-        """u0(x) for a packed task vector v (JAX or NumPy x)."""
-        xp = np if isinstance(x, np.ndarray) and isinstance(v, np.ndarray) else jnp
-        return (xp.sin(np.pi * x) + v[0] * xp.sin(2 * np.pi * x)
-                + v[1] * xp.sin(4 * np.pi * x))
-
-    def initial(self, x):
-        return BurgersTask.initial_of(self.vector(), np.asarray(x, dtype=float))
-
-    def sample_points(self, n: int, seed: int = 0) -> np.ndarray:
-        """n points (x, t) uniform in [0, 1]^2 (the fixed evaluation set for a seed)."""
-        return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, 2))
-
-
-def sample_burgers_tasks(n: int, seed: int, *, amplitude: float = 1.0,
-                         re: float = 100.0) -> list[BurgersTask]:
-    """n tasks with a1, a2 ~ U(-amplitude, amplitude) and fixed Re (the paper's runs fix Re =
-    100 with `--novary_source`; its code draws a ~ U(-2, 2): we default to amplitude 1, which
-    keeps the fronts resolvable at CPU-scale resolutions)."""
-    rng = np.random.default_rng(seed)
-    a = rng.uniform(-amplitude, amplitude, size=(n, 2))
-    return [BurgersTask(float(p), float(q), float(re)) for p, q in a]
 
 
 @dataclasses.dataclass
@@ -81,23 +39,27 @@ class BurgersSolution:
         return f(np.stack([p[:, 1], p[:, 0]], axis=1))
 
 
-def burgers_fd(task: BurgersTask, nx: int = 256, nt: int = 256, *, theta: float = 0.5,
-               t_end: float = 1.0, tol: float = 1e-10, max_iterations: int = 20,
-               u0=None) -> BurgersSolution:
-    """Solve the Burgers task on nx cells and nt time steps: central differences in space
-    (conservative (u^2/2)_x), the theta-method in time (0.5: Crank-Nicolson, 1: backward Euler),
-    Newton per step with the tridiagonal Jacobian. u0: optional callable x -> u0(x)."""
+def burgers_fd(u0, nu: float, nx: int = 256, nt: int = 256, *, theta: float = 0.5,
+               t_end: float = 1.0, tol: float = 1e-10, max_iterations: int = 20) -> BurgersSolution:
+    """Solve Burgers' equation from the initial condition u0 (a callable x (n,) -> (n,)) with
+    viscosity nu on nx cells and nt time steps: central differences in space (conservative
+    (u^2/2)_x), the theta-method in time (0.5: Crank-Nicolson, 1: backward Euler), Newton per
+    step with the tridiagonal Jacobian."""
     from scipy.linalg import solve_banded
 
+    if not callable(u0):
+        raise InputError("burgers_fd(u0, nu, ...) takes the initial condition as a callable "
+                         "x -> u0(x); for a Meta-PDE Burgers task use task.solve_fd(nx, nt)")
+    if not nu > 0:
+        raise InputError(f"burgers_fd needs a viscosity nu > 0, got {nu}")
     if nx < 2 or nt < 1 or not 0.5 <= theta <= 1.0:
         raise InputError(f"burgers_fd needs nx >= 2, nt >= 1, 0.5 <= theta <= 1; got {nx}, "
                          f"{nt}, {theta}")
     start = time.perf_counter()
-    nu = 1.0 / task.re
     h, dt = 1.0 / nx, t_end / nt
     x = np.linspace(0.0, 1.0, nx + 1)
     U = np.zeros((nt + 1, nx + 1))
-    U[0] = task.initial(x) if u0 is None else np.asarray(u0(x), dtype=float)
+    U[0] = np.asarray(u0(x), dtype=float)
     U[0, [0, -1]] = 0.0
     c_d, c_c = nu / h ** 2, 1.0 / (4.0 * h)
 
@@ -128,7 +90,8 @@ def burgers_fd(task: BurgersTask, nx: int = 256, nt: int = 256, *, theta: float 
                            its)
 
 
-def burgers_cole_hopf(x, t, nu: float, terms: int = 400) -> np.ndarray:
+def burgers_cole_hopf(x: Float[ArrayLike, "..."], t: Float[ArrayLike, "..."], nu: float,
+                      terms: int = 400) -> Float[np.ndarray, "..."]:
     """Exact solution for u0 = sin(pi x), zero ends: u = -2 nu theta_x / theta with
     theta = I0(k) + 2 sum_n I_n(k) exp(-n^2 pi^2 nu t) cos(n pi x), k = 1 / (2 pi nu)
     (scaled Bessel functions ive avoid overflow). x, t broadcast; t > 0 converges fastest."""

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import pathlib
 
 import numpy as np
+from jaxtyping import ArrayLike, Float
 
-from morphax._core import InputError, MeshError, atomic_path
+from morphax._core import DataError, InputError, MeshError, atomic_path
 
 from ._elements import element
-from ._mesh import Mesh, orient_cells
+from ._mesh import Mesh, check_finite_points, orient_cells
 
 _FACET_OF = {"tri3": "line2", "tri6": "line3", "quad4": "line2", "tet4": "tri3", "hex8": "quad4"}
 _SUPPORTED = {"line": "line2", "line3": "line3", "triangle": "tri3", "triangle6": "tri6",
@@ -27,11 +30,20 @@ def read_mesh(path) -> Mesh:
     path = pathlib.Path(path)
     if not path.exists():
         raise InputError(f"mesh file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InputError(f"mesh file {str(path)!r} is a folder; give a mesh file")
     try:
-        raw = meshio.read(path)
-    except (Exception, SystemExit) as err:  # meshio raises many types (even exits) on bad files
-        raise InputError(f"cannot read mesh {str(path)!r}: {err}") from None
-    return from_meshio(raw)
+        with contextlib.redirect_stdout(io.StringIO()):   # meshio's gmsh reader prints
+            raw = meshio.read(path)
+    except (Exception, SystemExit):  # meshio raises many types (even exits) on bad files
+        raise DataError(f"cannot read mesh {str(path)!r}: it is damaged, truncated or not a "
+                        f"mesh format meshio reads from its suffix {path.suffix or '(none)'!r}; "
+                        "re-export it (gmsh: File > Export, .msh version 2 or 4)") from None
+    try:
+        check_finite_points(raw.points)
+        return from_meshio(raw)
+    except MeshError as err:
+        raise MeshError(f"mesh {str(path)!r}: {err}", err.cells) from None
 
 
 def from_meshio(raw) -> Mesh:
@@ -118,7 +130,8 @@ def to_meshio(mesh: Mesh, point_data=None, cell_data=None):
                        point_data=pd, cell_data=cd)
 
 
-def write_vtu(path, mesh: Mesh, point_data=None, cell_data=None) -> pathlib.Path:
+def write_vtu(path, mesh: Mesh, point_data: dict[str, Float[ArrayLike, "n ..."]] | None = None,
+              cell_data: dict[str, Float[ArrayLike, "m ..."]] | None = None) -> pathlib.Path:
     """Write mesh and fields to a .vtu file atomically; returns the path.
     point_data: name -> (n,) or (n, c); cell_data: name -> (m,), (m, c) or (m, c, d)."""
     path = pathlib.Path(path)
@@ -190,17 +203,15 @@ def _pad_vectors(v, dim):
     return v
 
 
-def plot_png(path, mesh: Mesh, u=None, *, field=None, label: str = "", deformed: bool = True,
+def plot_png(path, mesh: Mesh, u: Float[ArrayLike, "n c"] | None = None, *,
+             field: Float[ArrayLike, " n_or_m"] | None = None, label: str = "", deformed: bool = True,
              scale: float = 1.0, window_size=(1000, 800)) -> pathlib.Path:
     """An off-screen picture of the mesh, displaced by `u` (n, d) when `deformed`, coloured by
     `field` ((n,) point values, (m,) cell values, or |u| by default). Atomic write."""
-    if not os.environ.get("DISPLAY"):  # headless: render through EGL instead of X
-        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     import pyvista as pv
 
     path = pathlib.Path(path)
-    m = to_meshio(mesh)
-    grid = pv.from_meshio(m)
+    grid = pv.from_meshio(to_meshio(mesh))
     if u is not None:
         u = np.asarray(u).reshape(mesh.n_nodes, -1)
         if deformed and u.shape[1] == mesh.dim:
@@ -208,23 +219,39 @@ def plot_png(path, mesh: Mesh, u=None, *, field=None, label: str = "", deformed:
         if field is None:
             field = np.linalg.norm(u, axis=1)
             label = label or ("|u|" if u.shape[1] > 1 else "u")
-    plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
-    if field is not None:
-        field = np.asarray(field).ravel()
-        name = label or "field"
-        if field.size == mesh.n_nodes:
-            grid.point_data[name] = field
+    with _headless_vtk():
+        plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
+        if field is not None:
+            field = np.asarray(field).ravel()
+            name = label or "field"
+            if field.size == mesh.n_nodes:
+                grid.point_data[name] = field
+            else:
+                grid.cell_data[name] = field
+            plotter.add_mesh(grid, scalars=name, show_edges=mesh.n_cells < 20000, cmap="viridis",
+                             scalar_bar_args={"title": name})
         else:
-            grid.cell_data[name] = field
-        plotter.add_mesh(grid, scalars=name, show_edges=mesh.n_cells < 20000, cmap="viridis",
-                         scalar_bar_args={"title": name})
-    else:
-        plotter.add_mesh(grid, show_edges=True, color="lightsteelblue")
-    if mesh.dim == 2:
-        plotter.view_xy()
-    else:
-        plotter.view_isometric()
-    with atomic_path(path) as tmp:
-        plotter.screenshot(str(tmp))
-    plotter.close()
+            plotter.add_mesh(grid, show_edges=True, color="lightsteelblue")
+        if mesh.dim == 2:
+            plotter.view_xy()
+        else:
+            plotter.view_isometric()
+        with atomic_path(path) as tmp:
+            plotter.screenshot(str(tmp))
+        plotter.close()
     return path
+
+
+@contextlib.contextmanager
+def _headless_vtk():
+    """Without a display, VTK renders through EGL: its factory reads VTK_DEFAULT_OPENGL_WINDOW
+    when a window is made. Set only for that while, then the environment is as it was."""
+    key = "VTK_DEFAULT_OPENGL_WINDOW"
+    if os.environ.get("DISPLAY") or key in os.environ:
+        yield
+        return
+    os.environ[key] = "vtkEGLRenderWindow"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike, Float, Int
 
 from morphax._core import MeshError, describe_cells
 
@@ -62,7 +63,8 @@ class Mesh:
     Facet sets also define node sets of the same name unless a node set of that name is given.
     """
 
-    def __init__(self, points, cells=None, cell_type=None, *, node_sets=None, facet_sets=None,
+    def __init__(self, points: Float[ArrayLike, "n d"], cells: Int[ArrayLike, "m k"] | None = None,
+                 cell_type: str | None = None, *, node_sets=None, facet_sets=None,
                  cell_sets=None, topology: Topology | None = None):
         self.points = points
         if topology is None:
@@ -142,7 +144,9 @@ class Mesh:
         return det(jac)
 
     def check(self, min_quality: float = 1e-12) -> Mesh:
-        """Raise MeshError naming the cells whose Jacobian is not positive; return self."""
+        """Raise MeshError naming nodes with non-finite coordinates and cells whose Jacobian is
+        not positive; return self."""
+        check_finite_points(self.points)
         det = np.asarray(self.jacobian_determinants())
         scale = np.ptp(np.asarray(self.points), axis=0).max() ** self.dim
         bad = np.nonzero(det.min(axis=1) <= min_quality * scale)[0]
@@ -157,6 +161,16 @@ class Mesh:
     def __repr__(self):
         return (f"Mesh({self.n_nodes} nodes, {self.n_cells} {self.cell_type} cells, dim={self.dim},"
                 f" node sets {sorted(self.node_sets)}, facet sets {sorted(self.facet_sets)})")
+
+
+def check_finite_points(points) -> None:
+    """MeshError naming the nodes whose coordinates (n, d) are NaN or inf (concrete values)."""
+    points = np.asarray(points)
+    bad = np.nonzero(~np.isfinite(points).all(axis=1))[0]
+    if bad.size:
+        shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if bad.size > 10 else "")
+        raise MeshError(f"{bad.size} node(s) have non-finite (NaN or inf) coordinates: node "
+                        f"{shown} (node {bad[0]} is at {points[bad[0]].tolist()}); fix the mesh")
 
 
 def _make_topology(shape, cells, cell_type, node_sets, facet_sets, cell_sets) -> Topology:

@@ -1,12 +1,14 @@
-"""Structured meshes of rectangles and boxes, and P1 -> P2 elevation."""
+"""Structured meshes of rectangles and boxes, a quasi-uniform disk, and P1 -> P2 elevation."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from morphax._core import MeshError
+from morphax._core import InputError, MeshError
 
-from ._mesh import Mesh
+from ._mesh import Mesh, orient_cells
 
 
 def rectangle(nx: int, ny: int, cell_type: str = "tri3", size=(1.0, 1.0), origin=(0.0, 0.0)) -> Mesh:
@@ -72,7 +74,6 @@ def box(nx: int, ny: int, nz: int, cell_type: str = "hex8", size=(1.0, 1.0, 1.0)
     paths = [(1, 2), (1, 5), (3, 2), (3, 7), (4, 5), (4, 7)]
     tets = np.concatenate([hexes[:, [0, p, q, 6]] for p, q in paths])
     tris = {k: np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]]]) for k, q in faces.items()}
-    from ._mesh import orient_cells
 
     return orient_cells(Mesh(points, tets, "tet4", facet_sets=tris))
 
@@ -104,3 +105,32 @@ def elevate(mesh: Mesh) -> Mesh:
     node_sets = {k: v for k, v in mesh.node_sets.items() if k not in mesh.facet_sets}
     return Mesh(np.concatenate([points, mid]), new_cells, "tri6", node_sets=node_sets,
                 facet_sets=facets, cell_sets=dict(mesh.cell_sets))
+
+
+def disk_mesh(size: float, order: int = 1) -> Mesh:
+    """A quasi-uniform mesh of the unit disk (rings of nodes, Delaunay triangles) with facet set
+    "boundary"; nodes of the outer ring (and P2 mid-edge nodes there) lie on the unit circle.
+    No gmsh: cheap and deterministic, and a star domain is its image under x -> x r(theta)."""
+    from scipy.spatial import Delaunay
+
+    if not 0 < size <= 1.0 or order not in (1, 2):
+        raise InputError(f"disk_mesh needs 0 < size <= 1 and order 1 or 2, got {size}, {order}")
+    rings = max(1, math.ceil(1.0 / size))
+    pts = [np.zeros((1, 2))]
+    for k in range(1, rings + 1):
+        m = max(6, round(2 * math.pi * k))
+        th = 2 * math.pi * (np.arange(m) + 0.5 * (k % 2)) / m
+        pts.append(k / rings * np.stack([np.cos(th), np.sin(th)], axis=1))
+    xy = np.concatenate(pts)
+    tri = Delaunay(xy).simplices.astype(np.int64)
+    nb = pts[-1].shape[0]
+    outer = np.arange(len(xy) - nb, len(xy))
+    edges = np.stack([outer, np.roll(outer, -1)], axis=1)
+    mesh = orient_cells(Mesh(xy, tri, "tri3", facet_sets={"boundary": edges}))
+    if order == 2:
+        mesh = elevate(mesh)
+        p = np.array(mesh.points)
+        b = mesh.node_set("boundary")
+        p[b] /= np.hypot(p[b, 0], p[b, 1])[:, None]
+        mesh = mesh.with_points(p)
+    return mesh

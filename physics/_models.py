@@ -9,6 +9,7 @@ Material parameters p are a dict of floats: the part of `Problem.params()["mater
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax.numpy as jnp
 
@@ -97,8 +98,7 @@ class LinearElasticity(Model):
         return mu * jnp.sum(eps * eps) + 0.5 * lam * jnp.trace(eps) ** 2
 
     def check_params(self, p):
-        _positive(p, "E")
-        _poisson_ratio(p)
+        check_young(p["E"], p["nu"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +119,7 @@ class NeoHookean(Model):
         """From Young's modulus and Poisson's ratio. convention "lame" (default): kappa is the
         Lame lambda, so the small-strain limit is LinearElasticity(E, nu). "varmint": kappa =
         E / (3 (1 - 2 nu)), the 3-D bulk modulus formula of the NMA code (Varmint)."""
+        check_young(E, nu)
         if convention == "lame":
             mu, kappa = lame_from_young(E, nu)
         elif convention == "varmint":
@@ -128,11 +129,8 @@ class NeoHookean(Model):
         return cls(mu=float(mu), kappa=float(kappa))
 
     def density(self, u, g, x, p):
-        d = g.shape[0]
-        F = jnp.eye(d, dtype=g.dtype) + g
-        J = det(F)
-        ok = J > 0
-        logJ = jnp.log(jnp.where(ok, J, 1.0))
+        d, F, J, ok = _deformation(g)
+        logJ = jnp.log(J)
         W = 0.5 * p["mu"] * (jnp.sum(F * F) - d - 2.0 * logJ) + 0.5 * p["kappa"] * logJ ** 2
         return jnp.where(ok, W, jnp.inf)
 
@@ -141,14 +139,65 @@ class NeoHookean(Model):
         _positive(p, "kappa")
 
 
+@dataclasses.dataclass(frozen=True)
+class IsochoricNeoHookean(Model):
+    """Neo-Hookean with an isochoric first invariant and a quadratic volume term:
+    W = mu/2 (J^{-2/d} I_C - d) + kappa/2 (J - 1)^2, I_C = tr(F^T F), J = det F, in d = 2 or 3
+    dimensions (in 2-D, J^{-1} I_C - 2: the Meta-PDE hyperelastic energy, Qin et al. 2022,
+    Sec. 4.3). Zero at F = I, +inf where J <= 0. `from_young(E, nu)` uses the bulk modulus
+    kappa = E / (3 (1 - 2 nu)) (`bulk_from_young`), as the paper's code does."""
+
+    field = "vector"
+    mu: float = 1.0
+    kappa: float = 10.0
+
+    @classmethod
+    def from_young(cls, E: float = 1.0, nu: float = 0.49) -> IsochoricNeoHookean:
+        check_young(E, nu)
+        mu, kappa = bulk_from_young(E, nu)
+        return cls(mu=float(mu), kappa=float(kappa))
+
+    def density(self, u, g, x, p):
+        d, F, J, ok = _deformation(g)
+        W = 0.5 * p["mu"] * (jnp.sum(F * F) * J ** (-2.0 / d) - d) + 0.5 * p["kappa"] * (J - 1.0) ** 2
+        return jnp.where(ok, W, jnp.inf)
+
+    def check_params(self, p):
+        _positive(p, "mu")
+        _positive(p, "kappa")
+
+
+def _deformation(g):
+    """(d, F = I + g, J = det F where F is admissible and 1 elsewhere, admissible = det F > 0)
+    for a displacement gradient g (d, d): the energies stay finite, and the caller returns +inf
+    where F is not admissible."""
+    d = g.shape[0]
+    F = jnp.eye(d, dtype=g.dtype) + g
+    J = det(F)
+    ok = J > 0
+    return d, F, jnp.where(ok, J, 1.0), ok
+
+
 def _positive(p, name):
-    if not float(p[name]) > 0:
-        raise InputError(f"material parameter {name} must be positive, got {float(p[name])}")
+    value = float(p[name])
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"material parameter {name} must be a finite positive number, got "
+                         f"{value}")
 
 
-def _poisson_ratio(p):
-    if not -1.0 < float(p["nu"]) < 0.5:
-        raise InputError(f"Poisson's ratio nu must lie in (-1, 0.5), got {float(p['nu'])}")
+def check_young(E, nu) -> None:
+    """InputError, by the names the user wrote, unless Young's modulus E is finite and positive
+    and Poisson's ratio nu lies in (-1, 0.5) (concrete values)."""
+    E, nu = float(E), float(nu)
+    if not (math.isfinite(E) and E > 0):
+        raise InputError(f"Young's modulus E must be a finite positive number, got {E}")
+    if nu == 0.5:
+        raise InputError("Poisson's ratio nu = 0.5 is the incompressible limit, where the "
+                         "volumetric stiffness is infinite and these displacement-only elements "
+                         "lock; use nu = 0.49 (nearly incompressible, e.g. rubber)")
+    if not -1.0 < nu < 0.5:
+        raise InputError(f"Poisson's ratio nu must lie in (-1, 0.5) (0.3 for most metals, "
+                         f"0.45-0.49 for elastomers), got {nu}")
 
 
 MODELS = {"poisson": Poisson, "nonlinear-poisson": NonlinearPoisson,

@@ -106,6 +106,8 @@ class _Newton:
         self.factor = None   # the last factorized tangent, reused by the next predictor
         self.tangent = None  # its values in problem.sparsity
         self.g = problem.prescribed_values(p)   # the fixed dofs' values at full load
+        self.follower = problem.compiled.follower
+        self.potential = problem.model.energy and not self.follower   # symmetric, has an energy
 
     def _timed(self, field, fn, *args):
         t = time.perf_counter()
@@ -130,12 +132,12 @@ class _Newton:
         rate = self.problem.free_fixed_block(self.tangent) @ self.g
         return rate + (self.evaluate(u_full, 1.0)[0] - self.evaluate(u_full, 0.0)[0])[self.free]
 
-    def factorize(self, u_full):
+    def factorize(self, u_full, lam):
         fn = self.problem.compiled.tangent_values
-        self.tangent = self._timed("time_assembly", lambda: np.asarray(fn(u_full, self.p)))
+        args = (u_full, self.p, lam) if self.follower else (u_full, self.p)
+        self.tangent = self._timed("time_assembly", lambda: np.asarray(fn(*args)))
         self.factor = self._timed("time_factorize", self.solver.factorize,
-                                  self.problem.free_block(self.tangent),
-                                  self.problem.model.energy)
+                                  self.problem.free_block(self.tangent), self.potential)
         self.report.factorizations += 1
 
     def solve_linear(self, rhs):
@@ -146,30 +148,32 @@ class _Newton:
         options, report = self.options, self.report
         u_free = np.zeros(self.free.size) if u0_free is None else np.array(u0_free, float)
         # the force scale of the whole load: |dR_free/dlam| at the start (exact for linear problems)
-        self.factorize(self.lift(u_free, 0.0))
+        self.factorize(self.lift(u_free, 0.0), 0.0)
         r_ref = np.linalg.norm(self.load_rate(self.lift(u_free, 0.0)))
         report.reference_residual = float(r_ref)
         lam, step = 0.0, 1.0 / max(1, options.load_steps)
         bar = _progress_bar(options.progress)
-        while lam < 1.0:
-            target = 1.0 if 1.0 - (lam + step) < 1e-12 else lam + step
-            rtol = options.rtol if target == 1.0 else max(options.rtol, options.intermediate_rtol)
-            try:
-                u_free = self.increment(u_free, lam, target, options.atol + rtol * r_ref)
-            except _Failure as fail:
-                report.cuts += 1
-                step = (target - lam) / 2.0
-                log.info("load increment to %.4g failed (%s); cutting the step to %.3g",
-                         target, fail.reason, step)
-                if report.cuts > options.max_cuts:
-                    report.time_total = time.perf_counter() - t_start
-                    _raise(fail, lam, target, report)
-                continue
-            report.increments += 1
-            bar.update(target - lam)
-            bar.set_postfix_str(f"|R| {report.residual:.1e}, {report.iterations} iterations")
-            lam, step = target, step * options.growth
-        bar.close()
+        try:
+            while lam < 1.0:
+                target = 1.0 if 1.0 - (lam + step) < 1e-12 else lam + step
+                rtol = options.rtol if target == 1.0 else max(options.rtol, options.intermediate_rtol)
+                try:
+                    u_free = self.increment(u_free, lam, target, options.atol + rtol * r_ref)
+                except _Failure as fail:
+                    report.cuts += 1
+                    step = (target - lam) / 2.0
+                    log.info("load increment to %.4g failed (%s); cutting the step to %.3g",
+                             target, fail.reason, step)
+                    if report.cuts > options.max_cuts:
+                        report.time_total = time.perf_counter() - t_start
+                        _raise(fail, lam, target, report)
+                    continue
+                report.increments += 1
+                bar.update(target - lam)
+                bar.set_postfix_str(f"|R| {report.residual:.1e}, {report.iterations} iterations")
+                lam, step = target, step * options.growth
+        finally:
+            bar.close()   # also on failure: an error message starts on a clean line
         report.converged = True
         report.time_total = time.perf_counter() - t_start
         return u_free, report
@@ -197,7 +201,7 @@ class _Newton:
                 return u[free]
             if it == options.max_iterations:
                 break
-            self.factorize(u)
+            self.factorize(u, target)
             du = -self.solve_linear(r[free])
             report.iterations += 1
             u, r, e = self.line_search(u, r, e, du, norm, target)
@@ -213,7 +217,7 @@ class _Newton:
             finite = np.isfinite(e_t) and np.all(np.isfinite(r_t))
             if finite and (not self.options.line_search
                            or np.linalg.norm(r_t[self.free]) < norm
-                           or (self.problem.model.energy and e_t <= e + 1e-4 * alpha * slope)):
+                           or (self.potential and e_t <= e + 1e-4 * alpha * slope)):
                 return trial, r_t, e_t
             alpha *= 0.5
         trial = u.copy()

@@ -4,7 +4,8 @@ energy and sparse tangent as jit-compiled JAX functions of (solution, parameters
 Everything differentiable lives in the parameter pytree `Problem.params()`:
   points (n, d): node coordinates;  material: dict of floats;
   dirichlet: tuple of (n_s, c_s) prescribed values, one per Dirichlet condition;
-  traction: tuple of (c,) vectors;  pressure: tuple of scalars;  source: (c,) or a scale.
+  traction: tuple of (c,) vectors;  pressure: tuple of scalars;
+  source: (c,), a scale of a source function, or the parameters of a `Source`.
 A load factor `lam` in [0, 1] scales prescribed values, tractions, pressures and the source
 together (load stepping).
 """
@@ -54,11 +55,27 @@ class Traction:
 
 @dataclasses.dataclass(frozen=True)
 class Pressure:
-    """A pressure p on the facets of `where`: the dead load t = -p N along the outward
-    reference normal N."""
+    """A pressure p (force per unit area) on the facets of `where`.
+
+    follower=False: the dead load t = -p N per unit reference area, N the outward reference
+    normal. follower=True: the load -p n per unit deformed area on the deformed outward normal
+    n (a pressurised cavity or membrane); it depends on u, adds a non-symmetric load stiffness
+    (from AD) to the tangent, and the problem has no potential energy.
+    """
 
     where: str
     value: float
+    follower: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A parametrised body force / source density f = fn(x, q) (c,) at x (d,), whose parameters
+    q (any pytree of arrays) live in `params()["source"]`: one compiled problem then serves every
+    q (e.g. a family of source fields), and solutions are differentiable with respect to q."""
+
+    fn: Callable
+    params: object
 
 
 def _jitted(method):
@@ -88,13 +105,17 @@ class Compiled(NamedTuple):
     residual_energy: Callable   # (u, p, lam) -> (R (ndof,), energy or 0.5 |R_free|^2)
     tangent_values: Callable    # (u, p) -> (nnz,) values in `Problem.sparsity`
     bad_cells: Callable         # (u, p) -> (m,) bool
+    #: follower loads: tangent_values takes (u, p, lam) and is not symmetric, and the second
+    #: value of residual_energy is 0.5 |R_free|^2 (no potential energy)
+    follower: bool = False
 
 
 class Problem:
     """A mesh, a pointwise model, boundary conditions and loads.
 
-    source: body force / source density f, a constant ((c,) or scalar) or a function
-    x (d,) -> (c,) evaluated at quadrature points (then params()["source"] scales it).
+    source: body force / source density f: a constant ((c,) or scalar), a function
+    x (d,) -> (c,) evaluated at quadrature points (then params()["source"] scales it), or a
+    `Source` (then params()["source"] holds its parameters).
     quadrature_degree: exactness of the cell quadrature (default `Element.default_degree`: one
     point for linear simplices, twice the order otherwise).
     """
@@ -117,18 +138,30 @@ class Problem:
             mesh.facet_set(load.where)
         if self.pressures and self.ncomp != self.dim:
             raise InputError("pressure loads need a vector field (elasticity models)")
+        for t in self.tractions:
+            self._vector(t.value, f"traction on {t.where!r}")
+        for q in self.pressures:
+            _finite(np.asarray(q.value, dtype=float), f"pressure on {q.where!r}")
+        self.follower = any(q.follower for q in self.pressures)
         self._init_dirichlet()
+        self._init_facets()
+        self._source = source if isinstance(source, Source) else None
         self._source_fn = source if callable(source) else None
-        self._source_const = None if source is None or callable(source) else \
+        self._source_const = None if source is None or callable(source) or self._source else \
             self._vector(source, "source")
         self._init_pattern()
 
     # ----- parameters ------------------------------------------------------------------------
     def params(self) -> dict:
         """The default parameter pytree; differentiate any solution with respect to it."""
-        source = jnp.asarray(1.0) if self._source_fn else (
-            jnp.asarray(self._source_const) if self._source_const is not None else
-            jnp.zeros(self.ncomp))
+        if self._source is not None:
+            source = jax.tree_util.tree_map(jnp.asarray, self._source.params)
+        elif self._source_fn is not None:
+            source = jnp.asarray(1.0)
+        elif self._source_const is not None:
+            source = jnp.asarray(self._source_const)
+        else:
+            source = jnp.zeros(self.ncomp)
         return {"points": jnp.asarray(self.mesh.points),
                 "material": {k: jnp.asarray(v) for k, v in self.model.params().items()},
                 "dirichlet": tuple(jnp.asarray(v) for v in self._dirichlet_values),
@@ -160,7 +193,7 @@ class Problem:
         v = np.atleast_1d(np.asarray(value, dtype=float))
         if v.shape != (self.ncomp,):
             raise InputError(f"{what} must have {self.ncomp} component(s), got shape {v.shape}")
-        return v
+        return _finite(v, what)
 
     # ----- Dirichlet conditions --------------------------------------------------------------
     def _init_dirichlet(self):
@@ -182,7 +215,7 @@ class Problem:
                 raise InputError(f"Dirichlet value on {bc.where!r} has shape {np.shape(val)}; "
                                  f"give a scalar or {comps.size} value(s)") from None
             dofs.append((nodes[:, None] * c + comps[None, :]).ravel())
-            values.append(val)
+            values.append(_finite(val, f"Dirichlet value on {bc.where!r}"))
         self._fixed_dofs = FixedDofs(self.ndof, dofs)
         self.fixed, self.free = self._fixed_dofs.fixed, self._fixed_dofs.free
         self._dirichlet_values = tuple(values)
@@ -218,7 +251,11 @@ class Problem:
         gq = jnp.einsum("mkc,mqkd->mqcd", ue, dNdx)
         return N, dNdx, jxw, xq, uq, gq
 
-    def _source(self, xq, p):
+    def _source_density(self, xq, p):
+        """f at the quadrature points xq (m, q, d): (m, q, c)."""
+        if self._source is not None:
+            f = jax.vmap(jax.vmap(lambda x: self._source.fn(x, p["source"])))(xq)
+            return f.reshape(*xq.shape[:2], self.ncomp)
         if self._source_fn is not None:
             f = jax.vmap(jax.vmap(self._source_fn))(xq)
             return p["source"] * f.reshape(*xq.shape[:2], self.ncomp)
@@ -235,7 +272,7 @@ class Problem:
         """Residual contributions (m, k, c) of each cell, loads of the source included."""
         N, dNdx, jxw, xq, uq, gq = self._fields(u, p["points"])
         flux, react = jax.vmap(jax.vmap(self._pointwise(p["material"])))(uq, gq, xq)
-        react = react - lam * self._source(xq, p)
+        react = react - lam * self._source_density(xq, p)
         return (jnp.einsum("mqcd,mqkd,mq->mkc", flux, dNdx, jxw)
                 + jnp.einsum("mqc,qk,mq->mkc", react, N, jxw))
 
@@ -257,30 +294,32 @@ class Problem:
         _, _, jxw, xq, uq, gq = self._fields(u, p["points"])
         mat = p["material"]
         psi = jax.vmap(jax.vmap(lambda a, b, c: self.model.density(a, b, c, mat)))(uq, gq, xq)
-        work = jnp.sum(lam * self._source(xq, p) * uq, axis=-1)
+        work = jnp.sum(lam * self._source_density(xq, p) * uq, axis=-1)
         return jnp.sum((psi - work) * jxw, axis=1)
 
     # ----- facet loads -----------------------------------------------------------------------
-    @functools.cached_property
-    def _facet_data(self):
-        """Per load: facets (f, k_f) and the sign that makes the normal point outwards."""
-        out = []
+    def _init_facets(self):
+        """Per load: facets (f, k_f) and the sign (f,) that makes the normal point outwards,
+        computed once here, eagerly: never inside a trace, where np.asarray would fail."""
+        self._facet_data = []
         pts = np.asarray(self.mesh.points)
-        for load in self.tractions + self.pressures:
-            facets = self.mesh.facet_set(load.where)
-            sign = np.ones(len(facets))
-            if isinstance(load, Pressure):
-                owner = facet_cells(self.mesh, facets)
-                n = np.asarray(self._facet_normals(jnp.asarray(pts), facets)[0][:, 0])
-                out_dir = pts[facets].mean(1) - pts[self.mesh.cells[owner]].mean(1)
-                sign = np.sign(np.sum(n * out_dir, axis=1))
-            out.append((facets, sign))
-        return out
+        with jax.ensure_compile_time_eval():
+            for load in self.tractions + self.pressures:
+                facets = self.mesh.facet_set(load.where)
+                sign = np.ones(len(facets))
+                if isinstance(load, Pressure):
+                    owner = facet_cells(self.mesh, facets)
+                    n = np.asarray(self._facet_normals(jnp.asarray(pts[facets]))[0][:, 0])
+                    out_dir = pts[facets].mean(1) - pts[self.mesh.cells[owner]].mean(1)
+                    sign = np.sign(np.sum(n * out_dir, axis=1))
+                self._facet_data.append((facets, sign))
 
-    def _facet_normals(self, points, facets):
+    def _facet_normals(self, xf):
+        """Unit normals (f, q, d), area weights (f, q) and shape values (q, k_f) at the facet
+        quadrature points, for facet node coordinates xf (f, k_f, d)."""
         felem = element(self.elem.facet)
         w, N, dN = felem.tables(self.degree)
-        T = jnp.einsum("fkd,qke->fqde", points[facets], dN)           # (f, q, d, d-1)
+        T = jnp.einsum("fkd,qke->fqde", xf, dN)                        # (f, q, d, d-1)
         if self.dim == 2:
             n = jnp.stack([T[..., 1, 0], -T[..., 0, 0]], axis=-1)
         elif self.dim == 3:
@@ -290,22 +329,72 @@ class Problem:
         area = jnp.linalg.norm(n, axis=-1)
         return n / area[..., None], area * w[None, :], N
 
-    def load_vector(self, p, lam=1.0) -> jax.Array:
-        """External facet loads as a dof vector (ndof,) (positive = work-conjugate)."""
+    def _facet_forces(self, xf, load, sign):
+        """Nodal forces (f, k_f, c) of a traction (c,) or a pressure () on facets at xf."""
+        n, dA, N = self._facet_normals(xf)
+        if load.ndim == 0:
+            t_q = -load * n * sign[:, None, None]                         # (f, q, c)
+        else:
+            t_q = jnp.broadcast_to(load, (*dA.shape, self.ncomp))
+        return jnp.einsum("fqc,qk,fq->fkc", t_q, N, dA)
+
+    def _facet_loads(self, p):
+        """(facets, sign, load value, follower) per facet load."""
+        loads = list(p["traction"]) + list(p["pressure"])
+        follow = [False] * len(self.tractions) + [q.follower for q in self.pressures]
+        return [(f, jnp.asarray(s, _float(p)), v, fw)
+                for (f, s), v, fw in zip(self._facet_data, loads, follow, strict=True)]
+
+    def load_vector(self, p, lam=1.0, u=None) -> jax.Array:
+        """External facet loads as a dof vector (ndof,) (positive = work-conjugate). Follower
+        pressures act on the deformed facets, so they need the full dof vector u (ndof,)."""
         f = jnp.zeros(self.ndof, dtype=_float(p))
-        values = list(p["traction"]) + [None] * len(self.pressures)
-        for (facets, sign), t, press in zip(self._facet_data, values,
-                                            [None] * len(self.tractions) + list(p["pressure"]),
-                                            strict=True):
-            n, dA, N = self._facet_normals(p["points"], facets)
-            if t is None:
-                t_q = -press * n * jnp.asarray(sign)[:, None, None]    # (f, q, c)
-            else:
-                t_q = jnp.broadcast_to(t, (*dA.shape, self.ncomp))
-            fe = jnp.einsum("fqc,qk,fq->fkc", t_q, N, dA)
+        for facets, sign, value, follower in self._facet_loads(p):
+            x = p["points"]
+            if follower:
+                if u is None:
+                    raise InputError("follower pressure loads depend on u: pass load_vector(p, "
+                                     "lam, u)")
+                x = x + jnp.reshape(u, (-1, self.ncomp))
+            fe = self._facet_forces(x[facets], value, sign)
             idx = (facets[..., None] * self.ncomp + np.arange(self.ncomp)).ravel()
             f = f.at[idx].add(lam * fe.ravel())
         return f
+
+    def _follower_tangent(self, u, p, lam):
+        """(values, slots): the load stiffness -d(load)/du of follower pressures as facet blocks
+        (f k_f c)^2 and their slots in the sparsity pattern."""
+        vals, slots = [], []
+        x = p["points"] + jnp.reshape(u, (-1, self.ncomp))
+        for (facets, sign, value, follower), idx in zip(self._facet_loads(p), self._follower_slots,
+                                                       strict=True):
+            if not follower:
+                continue
+
+            def one(xf, s, value=value):
+                return self._facet_forces(xf[None], value, s[None])[0]
+
+            jac = jax.vmap(jax.jacfwd(one))(x[facets], sign)            # (f, k, c, k, c)
+            vals.append(-lam * jac.ravel())
+            slots.append(idx)
+        return vals, slots
+
+    @functools.cached_property
+    def _follower_slots(self):
+        """Per facet load: the slots (f k_f^2 c^2,) of its facet blocks in the pattern (follower
+        pressures), or None."""
+        indptr, cols = self.sparsity.indptr, self.sparsity.indices
+        rows = np.repeat(np.arange(self.ndof), np.diff(indptr))
+        keys = rows * self.ndof + cols                                    # sorted
+        out = []
+        for (facets, _), load in zip(self._facet_data, self.tractions + self.pressures, strict=True):
+            if not getattr(load, "follower", False):
+                out.append(None)
+                continue
+            fd = (facets[..., None] * self.ncomp + np.arange(self.ncomp)).reshape(len(facets), -1)
+            want = (fd[:, :, None] * self.ndof + fd[:, None, :]).ravel()
+            out.append(np.searchsorted(keys, want))
+        return out
 
     # ----- global quantities -----------------------------------------------------------------
     @_jitted
@@ -313,31 +402,43 @@ class Problem:
         """Global residual (ndof,) at the full dof vector u (prescribed entries included)."""
         r = self.cell_residuals(u, p, lam)
         return jnp.zeros(self.ndof, r.dtype).at[self._cell_dofs.ravel()].add(r.ravel()) \
-            - self.load_vector(p, lam)
+            - self.load_vector(p, lam, u)
 
     @_jitted
     def residual_energy(self, u, p, lam=1.0):
-        """(residual, energy) for energy models, (residual, |R_free|^2 / 2) otherwise."""
+        """(residual, energy) for energy models, (residual, |R_free|^2 / 2) otherwise (residual
+        models, follower loads)."""
         r = self.residual(u, p, lam)
-        e = self.energy(u, p, lam) if self.model.energy else 0.5 * jnp.sum(r[self.free] ** 2)
+        e = self.energy(u, p, lam) if self.potential else 0.5 * jnp.sum(r[self.free] ** 2)
         return r, e
 
     @_jitted
     def energy(self, u, p, lam=1.0) -> jax.Array:
         """Total potential energy (scalar); +inf where an element is inverted."""
-        if not self.model.energy:
-            raise InputError(f"{type(self.model).__name__} has no energy; use the residual")
+        if not self.potential:
+            what = "follower pressure loads have" if self.follower else \
+                f"{type(self.model).__name__} has"
+            raise InputError(f"{what} no potential energy; use the residual")
         return jnp.sum(self.cell_energies(u, p, lam)) - jnp.dot(self.load_vector(p, lam), u)
 
+    @property
+    def potential(self) -> bool:
+        """Whether the residual is the gradient of `energy` (an energy model without follower
+        loads): then the tangent is symmetric."""
+        return self.model.energy and not self.follower
+
     @_jitted
-    def tangent_values(self, u, p) -> jax.Array:
-        """Values (nnz,) of the global tangent in the fixed CSR pattern `self.sparsity`."""
-        return jax.ops.segment_sum(self.cell_tangents(u, p).ravel(), self.sparsity.scatter,
+    def tangent_values(self, u, p, lam=1.0) -> jax.Array:
+        """Values (nnz,) of the global tangent dR/du in the fixed CSR pattern `self.sparsity`;
+        lam (the load factor) matters only for follower loads."""
+        vals, slots = self._follower_tangent(u, p, lam) if self.follower else ([], [])
+        return jax.ops.segment_sum(jnp.concatenate([self.cell_tangents(u, p).ravel(), *vals]),
+                                   np.concatenate([self.sparsity.scatter, *slots]),
                                    num_segments=self.sparsity.nnz)
 
-    def tangent(self, u, p) -> sp.csr_matrix:
+    def tangent(self, u, p, lam=1.0) -> sp.csr_matrix:
         """The global tangent (ndof, ndof) as a SciPy CSR matrix (host)."""
-        return self.sparsity.matrix(self.tangent_values(u, p))
+        return self.sparsity.matrix(self.tangent_values(u, p, lam))
 
     # ----- sparsity --------------------------------------------------------------------------
     def _init_pattern(self):
@@ -386,7 +487,7 @@ class Problem:
     @functools.cached_property
     def compiled(self):
         """The compiled functions Newton calls."""
-        return Compiled(self.residual_energy, self.tangent_values, self.bad_cells)
+        return Compiled(self.residual_energy, self.tangent_values, self.bad_cells, self.follower)
 
     def __repr__(self):
         return (f"Problem({type(self.model).__name__}, {self.mesh!r}, {self.ndof} dofs, "
@@ -397,13 +498,17 @@ def _float(p):
     return jnp.result_type(p["points"])
 
 
-_warned_float32 = []
+def _finite(values: np.ndarray, what: str) -> np.ndarray:
+    """values, or InputError naming `what` when some are NaN or inf."""
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{what} must be finite, got {np.asarray(values).ravel()[:6].tolist()}")
+    return values
 
 
 def warn_if_float32(p) -> None:
-    """Warn once when solving in float32 (enable x64 for solver-tolerance accuracy)."""
-    if _float(p) == jnp.float32 and not _warned_float32:
-        _warned_float32.append(True)
+    """Warn when solving in float32 (enable x64 for solver-tolerance accuracy); Python's default
+    warning filter shows it once per calling place."""
+    if _float(p) == jnp.float32:
         warnings.warn("morphax is solving in float32; tolerances below ~1e-6 are out of reach. "
                       "Call jax.config.update('jax_enable_x64', True) before creating arrays.",
                       stacklevel=3)

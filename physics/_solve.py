@@ -44,19 +44,27 @@ class Solution:
         return f"Solution(u: {jnp.shape(self.u)}, report: {self.report and self.report.summary()})"
 
 
-# Outcomes of host solves, keyed by a token the traced code carries: the report of a success
-# or the exception of a failure, so eager callers get the real exception and its details.
-_OUTCOMES: collections.OrderedDict[int, object] = collections.OrderedDict()
-_TOKENS = itertools.count(1)
-_KEEP = 256
+class _Outcomes:
+    """Outcomes of one problem's host solves, keyed by a token the traced code carries: the
+    report of a success or the exception of a failure, so that eager callers get the real
+    exception and its details. Kept with the problem (`cached`), the newest `keep` only."""
+
+    def __init__(self, keep: int = 256):
+        self.keep, self.items, self.tokens = keep, collections.OrderedDict(), itertools.count(1)
+
+    def store(self, outcome) -> int:
+        token = next(self.tokens)
+        self.items[token] = outcome
+        while len(self.items) > self.keep:
+            self.items.popitem(last=False)
+        return token
+
+    def pop(self, token: int):
+        return self.items.pop(token, None)
 
 
-def _store(outcome) -> int:
-    token = next(_TOKENS)
-    _OUTCOMES[token] = outcome
-    while len(_OUTCOMES) > _KEEP:
-        _OUTCOMES.popitem(last=False)
-    return token
+def _outcomes(problem) -> _Outcomes:
+    return cached(problem, "solve_outcomes", _Outcomes)
 
 
 def solve(problem: Problem, params=None, *, options: NewtonOptions | None = None,
@@ -83,7 +91,7 @@ def solve(problem: Problem, params=None, *, options: NewtonOptions | None = None
         token = int(code)
     except jax.errors.ConcretizationTypeError:
         return Solution(u, code > 0)
-    outcome = _OUTCOMES.pop(abs(token), None)
+    outcome = _outcomes(problem).pop(abs(token))
     if isinstance(outcome, BaseException):
         raise outcome
     return Solution(u, jnp.asarray(token > 0), outcome)
@@ -108,14 +116,14 @@ def _differentiable_solve(problem: Problem, options: NewtonOptions):
 
 
 def _build(problem: Problem, options: NewtonOptions):
-    n_free = problem.free.size
+    n_free, outcomes = problem.free.size, _outcomes(problem)
 
     def host_forward(p):
         try:
             u, report = newton(problem, p, options=options)
-            return u, np.int64(_store(report))
+            return u, np.int64(outcomes.store(report))
         except MorphaxError as err:
-            return np.full(n_free, np.nan), np.int64(-_store(err))
+            return np.full(n_free, np.nan), np.int64(-outcomes.store(err))
 
     def forward(p):
         dtype = _float_dtype(p)
@@ -127,7 +135,8 @@ def _build(problem: Problem, options: NewtonOptions):
         u = np.zeros(problem.ndof)
         u[problem.free], u[problem.fixed] = u_free, problem.prescribed_values(p)
         K = problem.free_block(np.asarray(problem.compiled.tangent_values(u, p)))
-        factor = get_solver(options.linear_solver).factorize(K, problem.model.energy)
+        symmetric = problem.model.energy and not problem.compiled.follower
+        factor = get_solver(options.linear_solver).factorize(K, symmetric)
         return factor.solve(np.asarray(u_bar), transpose=True)
 
     def free_residual(u_free, p):

@@ -10,12 +10,14 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from morphax._core import InputError
+from morphax._core import InputError, gmsh_session
 
 from ._elements import det, inv
+from ._io import from_meshio
 from ._mesh import Mesh
+from ._meshgen import elevate, rectangle
 from ._models import LinearElasticity, NeoHookean, Poisson
-from ._problem import Dirichlet, Problem
+from ._problem import Dirichlet, Pressure, Problem
 
 # ----- manufactured Poisson solution -------------------------------------------------------
 
@@ -80,6 +82,44 @@ def neo_hookean_uniaxial_stretch(stretch: float, mu: float, kappa: float) -> tup
     return float(l2), float(p11)
 
 
+# ----- thick-walled ring under internal pressure (Lame) --------------------------------------
+
+
+def quarter_ring(inner: float = 1.0, outer: float = 2.0, n_r: int = 4, n_theta: int = 8,
+                 order: int = 1) -> Mesh:
+    """A structured mesh of the quarter ring inner <= r <= outer, 0 <= theta <= pi/2 (P1 or
+    curved P2 triangles: the polar image of a rectangle mesh). Facet sets: "inner", "outer",
+    "bottom" (on y = 0) and "left" (on x = 0)."""
+    if not 0 < inner < outer or order not in (1, 2):
+        raise InputError(f"quarter_ring needs 0 < inner < outer and order 1 or 2, got {inner}, "
+                         f"{outer}, {order}")
+    flat = rectangle(n_r, n_theta, "tri3", size=(outer - inner, np.pi / 2), origin=(inner, 0.0))
+    flat = elevate(flat) if order == 2 else flat
+    r, t = np.asarray(flat.points).T
+    names = {"left": "inner", "right": "outer", "bottom": "bottom", "top": "left"}
+    return Mesh(np.stack([r * np.cos(t), r * np.sin(t)], axis=1), flat.cells, flat.cell_type,
+                facet_sets={names[k]: v for k, v in flat.facet_sets.items()})
+
+
+def lame_ring_displacement(r, inner: float, outer: float, pressure: float, E: float, nu: float):
+    """Radial displacement u_r(r) of a plane-strain thick-walled cylinder (linear elasticity)
+    with internal pressure `pressure` and a free outer surface (Lame):
+    u_r = p a^2 (1 + nu) ((1 - 2 nu) r + b^2 / r) / (E (b^2 - a^2)), a = inner, b = outer."""
+    a, b = inner, outer
+    return pressure * a ** 2 * (1 + nu) * ((1 - 2 * nu) * r + b ** 2 / r) / (E * (b ** 2 - a ** 2))
+
+
+def pressurized_ring(mesh: Mesh, pressure: float = 0.01, E: float = 1.0, nu: float = 0.3,
+                     model: str = "linear-elasticity", follower: bool = False) -> Problem:
+    """The quarter ring of `quarter_ring` under internal pressure, with symmetry conditions
+    (u_y = 0 on y = 0, u_x = 0 on x = 0). Plane strain; its linear answer is
+    `lame_ring_displacement`."""
+    material = NeoHookean.from_young(E, nu) if model == "neo-hookean" else LinearElasticity(E, nu)
+    return Problem(mesh, material, dirichlet=[Dirichlet("bottom", 0.0, [1]),
+                                              Dirichlet("left", 0.0, [0])],
+                   pressures=[Pressure("inner", pressure, follower=follower)])
+
+
 # ----- the default FEA job ----------------------------------------------------------------------
 
 
@@ -88,19 +128,11 @@ def perforated_plate(width: float = 2.0, height: float = 1.0, holes: tuple[int, 
     """A plate [0, width] x [0, height] with a grid of holes (radius as a fraction of half the
     pitch), meshed with gmsh triangles (order 1 or 2). Facet sets: left, right, bottom, top,
     holes. Deterministic for the same arguments."""
-    import gmsh
-
-    from ._io import from_meshio
-
     nx, ny = holes
     pitch = min(width / nx, height / ny)
     if not 0 < radius < 1:
         raise InputError(f"hole radius fraction must lie in (0, 1), got {radius}")
-    gmsh.initialize(["-noenv"], readConfigFiles=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.option.setNumber("General.NumThreads", 1)
-        gmsh.model.add("plate")
+    with gmsh_session("plate") as gmsh:
         occ = gmsh.model.occ
         plate = occ.addRectangle(0, 0, 0, width, height)
         disks = [(2, occ.addDisk((i + 0.5) * width / nx, (j + 0.5) * height / ny, 0,
@@ -125,8 +157,6 @@ def perforated_plate(width: float = 2.0, height: float = 1.0, holes: tuple[int, 
         if order == 2:
             gmsh.model.mesh.setOrder(2)
         return from_meshio(_gmsh_to_meshio())
-    finally:
-        gmsh.finalize()
 
 
 def _gmsh_to_meshio():

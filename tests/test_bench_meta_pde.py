@@ -64,8 +64,7 @@ def test_learned_records_score_each_step_against_the_truth():
     import jax
     import jax.numpy as jnp
 
-    from morphax.learners.meta_pde import PoissonFamily, new_init
-    from morphax.physics import relative_mse
+    from morphax.learners.meta_pde import PoissonFamily, new_init, relative_mse
 
     fam = PoissonFamily(n_domain=32, n_boundary=16)
     init = new_init(fam, "maml", key=jax.random.key(0), width=16, depth=2, inner_steps=2,

@@ -1,9 +1,13 @@
 """`morphax design`: outputs, a watertight part whose volume matches the design, loading the
-design back, resume, and errors."""
+design back, resume, errors, and a run killed inside a checkpoint write."""
 
 import json
+import signal
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
 from morphax.cli import main
 from morphax.fabrication import check_solid, read_stl
@@ -47,3 +51,70 @@ def test_design_errors(tmp_path, capsys):
     bad.write_text(json.dumps({"task": "translation", "rows": 4}))
     assert main(["design", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "odd lattice" in capsys.readouterr().err
+
+
+def test_design_validates_before_any_work(tmp_path, capsys):
+    """Bad flags, outputs and resume flags are refused in one line, before a mesh is built."""
+    (tmp_path / "file").write_text("")
+    cases = [(["--lr", "inf"], "--lr"), (["--batch", "0"], "--batch"),
+             (["--out", str(tmp_path / "file")], "file"),
+             (["--out", str(tmp_path / "file" / "run")], "file")]
+    for flags, named in cases:
+        assert main(["design", "--quick", *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("morphax design: error: ") and err.count("\n") == 1, err
+        assert named in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+KILLER = """
+import os, signal, sys
+import morphax.learners.nma._train as train
+from morphax._core import atomic_path
+
+def killing(write):
+    def wrapped(path, data):   # write half of `data` to the temporary file, then die
+        if path.name == sys.argv[1]:
+            with atomic_path(path) as tmp:
+                half = data[: len(data) // 2]
+                tmp.write_bytes(half) if isinstance(half, bytes) else tmp.write_text(half)
+                os.kill(os.getpid(), signal.SIGKILL)
+        return write(path, data)
+    return wrapped
+
+train.atomic_write_bytes = killing(train.atomic_write_bytes)
+train.atomic_write_text = killing(train.atomic_write_text)
+from morphax.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.fixture(scope="module")
+def kill_config(tmp_path_factory):
+    """A 4-iteration run that checkpoints every iteration, and its uninterrupted result."""
+    folder = tmp_path_factory.mktemp("kill")
+    cfg = folder / "run.toml"
+    cfg.write_text("[design]\ntask = 'translation'\niterations = 4\nbatch = 1\nn_eval = 1\n"
+                   "eval_every = 100\ncheckpoint_every = 1\n")
+    assert main(["--quiet", "design", "--config", str(cfg), "--no-part",
+                 "--out", str(folder / "reference")]) == 0
+    return cfg, folder / "reference"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["state-0000003.eqx", "state-0000003.json"])
+def test_design_killed_inside_a_checkpoint_write_resumes_bit_exact(kill_config, tmp_path, target):
+    cfg, reference = kill_config
+    out = tmp_path / "run"
+    killed = subprocess.run([sys.executable, "-c", KILLER, target, "--quiet", "design",
+                             "--config", str(cfg), "--no-part", "--out", str(out)],
+                            capture_output=True, text=True, timeout=900)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    folder = out / "checkpoint"
+    stem, suffix = target.rsplit(".", 1)
+    assert list(folder.glob(f".{stem}.*.{suffix}")), "the kill left no half-written file"
+    assert not (folder / target).exists()
+    assert main(["--quiet", "design", "--resume", str(out), "--no-part"]) == 0
+    assert not list(folder.glob(".*")), "the half-written file was not swept"
+    assert json.loads((out / "metrics.json").read_text())["iterations"] == 4
+    assert (out / "model.eqx").read_bytes() == (reference / "model.eqx").read_bytes()

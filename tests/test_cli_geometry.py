@@ -112,3 +112,51 @@ def test_console_entry_point(tmp_path):
                          capture_output=True, text=True, cwd=tmp_path)   # the installed package
     assert run.returncode == 0, run.stderr
     assert CellularSolid.load(out).cell_size == 3.0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["export", "{design}", "--thickness", "2", "--out", "{tmp}/p.stl", "--nozzle", "0"],
+     "argument --nozzle: expected a finite number > 0, got '0'"),
+    (["export", "{design}", "--thickness", "2", "--out", "{tmp}/p.stl", "--material",
+      "unobtainium"], "--material must be one of TPU"),
+    (["export", "{design}", "--thickness", "nan", "--out", "{tmp}/p.stl"], "argument --thickness"),
+    (["export", "{design}", "--thickness", "2", "--out", "{tmp}/p.stl", "--deformed",
+      "{tmp}/garbage.npz"], "garbage.npz: not a readable result .npz"),
+    (["export", "{design}", "--thickness", "2", "--out", "{tmp}/p.stl", "--deformed",
+      "{tmp}/objects.npz"], "objects.npz: not a readable result .npz"),
+    (["export", "{design}", "--thickness", "2", "--out", "{tmp}/p.stl", "--deformed",
+      "{tmp}"], "is a folder"),
+    (["export", "{design}", "--thickness", "2", "--out", "{tmp}/taken.stl"],
+     "cannot write {tmp}/taken.stl: it is a folder"),
+    (["export", "{design}", "--thickness", "2", "--out", "{tmp}/file/p.stl"],
+     "cannot write {tmp}/file/p.stl: {tmp}/file is a file, not a folder"),
+    (["lattice", "--rows", "1", "--cols", "1", "--cell-size", "3", "--porosity", "0.2",
+      "--n-angles", "0", "--out", "{tmp}/d.json"], "argument --n-angles: expected an integer >= 4"),
+    (["lattice", "--rows", "1", "--cols", "1", "--cell-size", "inf", "--porosity", "0.2",
+      "--out", "{tmp}/d.json"], "argument --cell-size"),
+    (["lattice", "--rows", "1", "--cols", "1", "--cell-size", "3", "--porosity", "0.2",
+      "--out", "{tmp}/taken.stl"], "cannot write {tmp}/taken.stl: it is a folder"),
+    (["mesh", "{design}", "--out", "{tmp}/m.msh", "--size", "-1"], "argument --size"),
+    (["mesh", "{design}", "--out", "{tmp}/file/m.msh"], "{tmp}/file is a file, not a folder"),
+    (["mesh", "{design}", "--out", "{tmp}/m.msh", "--preview", "{tmp}/taken.stl"],
+     "--preview must end in .png"),
+    (["tutorial", "run", "nope", "--quiet"], "unknown tutorial 'nope'"),
+    (["tutorial", "run", "nope", "--out", "{tmp}/file"], "unknown tutorial 'nope'"),
+    (["bench", "fea", "--quick", "--out", "{tmp}/file"], "cannot write {tmp}/file: it is a file"),
+    (["bench", "fea", "--quick", "--json", "{tmp}/taken.stl"], "cannot write {tmp}/taken.stl"),
+    (["bench", "nope", "--quiet"], "unknown benchmark 'nope'"),
+])
+def test_bad_arguments_fail_first_in_one_line(design_file, tmp_path, capsys, argv, message):
+    (tmp_path / "taken.stl").mkdir()
+    (tmp_path / "file").write_text("")
+    (tmp_path / "garbage.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    np.savez(tmp_path / "objects.npz", points=np.array([{"a": 1}], dtype=object),
+             cells=np.zeros((1, 3), int), cell_type="tri3", u=np.zeros((1, 2)))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    fill = {"design": str(design_file), "tmp": str(tmp_path)}
+    assert main([a.format(**fill) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"morphax {argv[0]}"), err
+    assert message.format(**fill) in err, err
+    assert "pickle" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -22,7 +22,8 @@ def _packages_on_disk():
 
 def test_every_subpackage_folder_is_listed_in_pyproject():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert _packages_on_disk() == set(config["packages"])
+    data_only = {"morphax.learners.meta_pde.shipped"}   # the shipped initializations
+    assert _packages_on_disk() | data_only == set(config["packages"])
     for folder, dotted in FOLDERS.items():
         assert config["package-dir"][dotted] == folder
 
@@ -39,3 +40,29 @@ def test_cli_version_and_help(tmp_path):
     helptext = subprocess.run([sys.executable, "-m", "morphax", "--help"], capture_output=True,
                               text=True, check=True, cwd=tmp_path).stdout
     assert "solve" in helptext and "bench" in helptext
+
+
+def test_a_checkout_runs_from_its_root(tmp_path):
+    """`python -m pytest` / `python -m morphax` in the repository root put the checkout's
+    morphax/ folder first on sys.path; its subpackages must still be found (beside it)."""
+    code = ("import morphax.physics, morphax.learners.meta_pde, morphax.tutorials; "
+            "print(morphax.physics.__file__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert pathlib.Path(out.stdout.strip()).parent == ROOT / "physics"
+
+
+def test_wheel_ships_data_and_tutorials(tmp_path):
+    """The built wheel holds the shipped Meta-PDE initializations and the tutorials, and the
+    build warns about no package data it would leave out."""
+    import zipfile
+
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                          "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "would be ignored" not in out.stdout + out.stderr
+    names = zipfile.ZipFile(next(tmp_path.glob("morphax-*.whl"))).namelist()
+    assert "morphax/learners/meta_pde/shipped/poisson_maml.npz" in names
+    assert "morphax/tutorials/meta_pde_maml.py" in names
+    assert "morphax/_core/__init__.py" in names
+    assert not any(n.startswith(("tests/", "benchmarks/", "physics/")) for n in names)

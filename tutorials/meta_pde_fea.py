@@ -36,7 +36,8 @@ jax.config.update("jax_enable_x64", True)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from morphax.physics import PoissonFEA, interpolate, relative_mse, sample_poisson_tasks  # noqa: E402
+from morphax.learners.meta_pde import PoissonFEA, relative_mse, sample_poisson_tasks  # noqa: E402
+from morphax.physics import interpolate  # noqa: E402
 
 # Set by `morphax tutorial run meta_pde_fea [--quick] [--out DIR]`; in a notebook, edit them.
 QUICK = globals().get("QUICK", True)

@@ -36,15 +36,17 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from morphax.learners.meta_pde import (  # noqa: E402
+from morphax.learners.meta_pde import (  # noqa: E402  # noqa: E402
     Adapter,
     MetaTrainConfig,
     PoissonFamily,
+    PoissonFEA,
     meta_train,
     new_init,
     pretrained,
+    relative_mse,
 )
-from morphax.physics import PoissonFEA, interpolate, relative_mse  # noqa: E402
+from morphax.physics import interpolate  # noqa: E402
 
 # Set by `morphax tutorial run meta_pde_maml [--quick] [--out DIR]`; in a notebook, edit them.
 QUICK = globals().get("QUICK", True)

@@ -48,10 +48,6 @@ from morphax.learners.rad import (  # noqa: E402
 )
 from morphax.physics import (  # noqa: E402
     ReactionDiffusion,
-    rd_initial_theta,
-    rd_loss,
-    rd_target,
-    rd_trajectory,
 )
 
 # Set by `morphax tutorial run rad_pde [--quick] [--out DIR]`; in a notebook, edit them.
@@ -67,27 +63,27 @@ print(f"grid {problem.n} x {problem.n}, D dt / h^2 = {problem.courant:.4f} (stab
 
 # %% [markdown]
 # ## 1. The forward problem
-# The physics lives in `morphax.physics`: `rd_step` is one explicit step, `rd_loss` runs all
-# steps in a `lax.scan` and accumulates $\sum_i \Delta t\,\mathrm{mean}((\phi_i -
+# The physics lives in `morphax.physics.ReactionDiffusion`: its `step` is one explicit step,
+# its `loss` runs all steps in a `lax.scan` and accumulates $\sum_i \Delta t\,\mathrm{mean}((\phi_i -
 # \phi^*_i)^2)$. The paper initializes $\theta_0 = 4.932 \approx 2 D \pi^2$, which holds the
 # $\sin\pi x \sin\pi y$ mode steady, and the other six coefficients uniformly in
 # $[-0.1, 0.1]$.
 
 # %%
-theta0 = rd_initial_theta(key=jax.random.key(5), dtype=jnp.float32)
-traj = rd_trajectory(problem, theta0, every=max(problem.num_steps // 4, 1))
+theta0 = ReactionDiffusion.initial_theta(key=jax.random.key(5), dtype=jnp.float32)
+traj = problem.trajectory(theta0, every=max(problem.num_steps // 4, 1))
 fig, axes = plt.subplots(2, traj.shape[0], figsize=(3 * traj.shape[0], 6))
 for j in range(traj.shape[0]):
     t = j * max(problem.num_steps // 4, 1) * problem.dt
     axes[0, j].imshow(traj[j].T, origin="lower", vmin=-0.3, vmax=1.3)
     axes[0, j].set_title(f"phi, t = {t:.3f}")
-    axes[1, j].imshow(rd_target(problem, t).T, origin="lower", vmin=-0.3, vmax=1.3)
+    axes[1, j].imshow(problem.target(t).T, origin="lower", vmin=-0.3, vmax=1.3)
     axes[1, j].set_title("target")
 for ax in axes.flat:
     ax.set_axis_off()
 fig.tight_layout()
 fig.savefig(OUT / "fields.png", dpi=80)
-print("initial loss", float(rd_loss(problem, theta0)))
+print("initial loss", float(problem.loss(theta0)))
 
 # %% [markdown]
 # ## 2. What the backward pass stores
@@ -112,7 +108,7 @@ print(f"memory saved at keep 0.01: {100 * (1 - memory[0.01] / memory[1.0]):.1f}%
 # $1/\sqrt{N}$.
 
 # %%
-exact = jax.grad(lambda t: rd_loss(problem, t))(theta0)
+exact = jax.grad(lambda t: problem.loss(t))(theta0)
 many = jax.jit(jax.vmap(jax.grad(lambda t, k: rd_loss_rad(problem, t, keep=0.01, key=k)),
                         (None, 0)))(theta0, jax.random.split(jax.random.key(1), 256))
 for n in (4, 16, 64, 256):

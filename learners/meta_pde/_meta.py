@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from morphax._core import InputError
+
 from ._siren import Siren
 
 METHODS = ("maml", "leap", "random")
@@ -55,9 +57,9 @@ def new_init(family, method: str = "maml", *, key: jax.Array, width: int = 64, d
     paper) with either parametrization of `rates` ("softplus" or "exp"). dtype: of the
     parameters (default: JAX's default float)."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
     if rates not in RATES:
-        raise ValueError(f"rates must be one of {tuple(RATES)}, got {rates!r}")
+        raise InputError(f"rates must be one of {tuple(RATES)}, got {rates!r}")
     model = Siren(family.in_dim, family.out_dim, width, depth, key=key, omega=omega, dtype=dtype)
     lr_params = None
     if method == "maml":

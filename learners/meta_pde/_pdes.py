@@ -13,16 +13,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from morphax.physics import (
-    BurgersTask,
-    MetaNeoHookean,
-    PoissonTask,
-    meta_neo_hookean_density,
-    sample_burgers_tasks,
-    sample_poisson_tasks,
-)
+from morphax.physics import IsochoricNeoHookean
 
 from . import _hyper_family as hyper
+from ._burgers_family import BurgersTask, sample_burgers_tasks
+from ._hyper_family import meta_neo_hookean_density
+from ._poisson_family import PoissonTask, sample_poisson_tasks
 
 
 def _choose(key, candidates, mask, n):
@@ -49,7 +45,7 @@ class _Family:
 
 
 class PoissonFamily(_Family):
-    """div((1 + 0.1 u^2) grad u) = f on star domains (see morphax.physics.PoissonTask).
+    """div((1 + 0.1 u^2) grad u) = f on star domains (see PoissonTask).
     Loss: mean residual^2 at `n_domain` points + bc_weight * mean (u - b)^2 at `n_boundary`
     jittered boundary angles (the paper's bc_weight is 1)."""
 
@@ -107,7 +103,7 @@ class PoissonFamily(_Family):
 
 
 class BurgersFamily(_Family):
-    """u_t + u u_x = u_xx / Re on (x, t) in [0, 1]^2 (see morphax.physics.BurgersTask). Loss:
+    """u_t + u u_x = u_xx / Re on (x, t) in [0, 1]^2 (see BurgersTask). Loss:
     mean residual^2 at `n_domain` points + bc_weight * (mean (u - u0)^2 at `n_boundary` points
     of t = 0 + mean u^2 at as many points of x = 0 and x = 1)."""
 
@@ -167,7 +163,7 @@ class HyperelasticFamily(_Family):
                  j_min: float = 0.05):
         self.n_domain, self.n_boundary = n_domain, n_boundary
         self.bc_weight, self.j_min = bc_weight, j_min
-        m = MetaNeoHookean.from_young(hyper.YOUNG, hyper.NU)
+        m = IsochoricNeoHookean.from_young(hyper.YOUNG, hyper.NU)
         self.mu, self.kappa = m.mu, m.kappa
 
     def config(self) -> dict:

@@ -1,4 +1,4 @@
-"""Shipped Meta-PDE initializations (package data in learners/meta_pde/pretrained/) and the
+"""Shipped Meta-PDE initializations (package data in learners/meta_pde/shipped/) and the
 function that regenerates them (`python benchmarks/meta_pde_pretrain.py`)."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import time
 
 import jax
 import numpy as np
+
+from morphax._core import InputError
 
 from ._meta import MetaInit, new_init
 from ._pdes import FAMILIES
@@ -37,7 +39,8 @@ SETTINGS = {
 
 
 def pretrained_dir() -> pathlib.Path:
-    return pathlib.Path(str(importlib.resources.files("morphax.learners.meta_pde.pretrained")))
+    """The folder of the shipped initializations (package data, not a module)."""
+    return pathlib.Path(str(importlib.resources.files("morphax.learners.meta_pde") / "shipped"))
 
 
 def available_pretrained() -> list[str]:
@@ -50,13 +53,13 @@ def pretrained(name: str, *, dtype=None) -> MetaInit:
     `dtype` (default: JAX's default float)."""
     path = pretrained_dir() / f"{name}.npz"
     if not path.exists():
-        raise FileNotFoundError(f"no shipped initialization {name!r}; available: "
+        raise InputError(f"no shipped initialization {name!r}; available: "
                                 f"{available_pretrained()}; make one with "
                                 "`python benchmarks/meta_pde_pretrain.py`")
     return load_init(path, dtype=dtype)
 
 
-def pretrain(family: str, method: str, *, out: pathlib.Path | None = None,
+def pretrain(family: str, method: str, *, out: pathlib.Path,
              steps: int | None = None, rates: str | None = None, seed: int = 0,
              progress: bool = False) -> pathlib.Path:
     """Meta-train `family` with `method` at the shipped settings (steps and, for MAML, the
@@ -64,7 +67,7 @@ def pretrain(family: str, method: str, *, out: pathlib.Path | None = None,
     checkpoint beside it makes the run resumable). The file's extra data holds the mean outer
     loss over the first and the last 100 steps."""
     if (family, method) not in SETTINGS:
-        raise ValueError(f"no pretraining settings for {(family, method)}; have "
+        raise InputError(f"no pretraining settings for {(family, method)}; have "
                          f"{sorted(SETTINGS)}")
     s = dict(SETTINGS[(family, method)])
     cfg = s.pop("cfg")
@@ -74,11 +77,11 @@ def pretrain(family: str, method: str, *, out: pathlib.Path | None = None,
         command += f" --steps {steps}"
     if rates is not None:
         if method != "maml":
-            raise ValueError(f"rates apply to MAML's learned rates, not to {method!r}")
+            raise InputError(f"rates apply to MAML's learned rates, not to {method!r}")
         s["rates"] = rates
         command += f" --rates {rates}"
     fam = FAMILIES[family]()
-    out = pathlib.Path(out or pretrained_dir())
+    out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     init = new_init(fam, method, key=jax.random.key(seed), **s)
     t = time.perf_counter()

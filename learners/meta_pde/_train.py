@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from morphax._core import atomic_path, cached
+from morphax._core import DataError, InputError, atomic_path, cached
 
 from ._meta import MetaInit, adam, leap_meta_gradient, maml_outer_loss, new_init
 
@@ -111,7 +111,7 @@ def meta_train(family, init: MetaInit, cfg: MetaTrainConfig = MetaTrainConfig(),
     stop_after: stop after that many steps in this call (for tests of resume).
     Returns (MetaInit, history: list of (step, mean outer loss))."""
     if init.method not in ("maml", "leap"):
-        raise ValueError(f"meta_train needs a 'maml' or 'leap' init, got {init.method!r}")
+        raise InputError(f"meta_train needs a 'maml' or 'leap' init, got {init.method!r}")
     step_fn, init_states, combine = _outer_step_cached(family, init, cfg)
     params, static = eqx.partition(init.model, eqx.is_inexact_array)
     lr_params = init.lr_params
@@ -196,7 +196,8 @@ def load_init(path, *, dtype=None) -> MetaInit:
     tree = (skeleton.model, skeleton.lr_params)
     leaves, treedef = jax.tree_util.tree_flatten(eqx.filter(tree, eqx.is_inexact_array))
     if len(leaves) != len(arrays):
-        raise ValueError(f"{path}: {len(arrays)} arrays, the config needs {len(leaves)}")
+        raise DataError(f"{path}: {len(arrays)} arrays, the config needs {len(leaves)}; the "
+                        "file is damaged or was written for another network size")
     filled = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a, dtype) for a in arrays])
     model, lr_params = eqx.combine(filled, eqx.filter(tree, eqx.is_inexact_array, inverse=True))
     return dataclasses.replace(skeleton, model=model, lr_params=lr_params)

@@ -32,5 +32,6 @@ from ._train import Trainer as Trainer
 from ._train import TrainState as TrainState
 from ._train import evaluate as evaluate
 from ._train import heldout_targets as heldout_targets
+from ._train import latest_checkpoint as latest_checkpoint
 from ._train import make_optimizer as make_optimizer
 from ._train import train as train

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import pathlib
+import tomllib
 
-from morphax._core import InputError
+from morphax._core import DataError, InputError
 
 TASKS = ("translation", "rotation", "double-rotation", "shape", "digits")
+#: tasks whose lattice has a solid centre cell (so it must be odd, at least 3 x 3)
+SOLID_CENTRE_TASKS = ("translation", "rotation", "double-rotation")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +41,8 @@ class NMAConfig:
     n_eval: held-out targets; eval_every: evaluation period (iterations).
     checkpoint_every: checkpoint period (iterations). seed: everything random derives from it.
     digits: the MNIST classes used by the digits task. thickness: extrusion of part.stl (mm).
+    Every field is checked on construction (type, finiteness, the range in `_SCHEMA`);
+    InputError names the field.
     """
 
     task: str = "translation"
@@ -65,27 +72,14 @@ class NMAConfig:
     thickness: float = 5.0
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        object.__setattr__(self, "digits", tuple(int(d) for d in self.digits))
-        if self.task not in TASKS:
-            raise InputError(f"unknown task {self.task!r}; use one of {', '.join(TASKS)}")
-        for name in ("rows", "cols", "mesh_divisions", "batch", "n_eval", "eval_every",
-                     "checkpoint_every", "load_steps"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.iterations < 0:
-            raise InputError(f"iterations must be >= 0, got {self.iterations}")
-        if not (self.max_disp > 0 and self.lr > 0 and self.cell_size > 0 and self.young > 0):
-            raise InputError("max_disp, lr, cell_size and young must be positive")
-        if not -1.0 < self.nu < 0.5:
-            raise InputError(f"nu must lie in (-1, 0.5), got {self.nu}")
-        if self.task in ("translation", "rotation", "double-rotation") and (
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _check_field(f.name, getattr(self, f.name)))
+        if self.task in SOLID_CENTRE_TASKS and (
                 self.rows < 3 or self.cols < 3 or self.rows % 2 == 0 or self.cols % 2 == 0):
             raise InputError(f"the {self.task} task needs an odd lattice of at least 3 x 3 cells "
-                             f"(a solid centre cell), got {self.rows} x {self.cols}")
-        if self.task == "digits" and (not self.digits or
-                                      any(not 0 <= d <= 9 for d in self.digits)):
-            raise InputError(f"digits must be MNIST classes 0..9, got {self.digits}")
+                             f"(a solid centre cell), got rows x cols = {self.rows} x {self.cols}")
+        if self.r_min >= self.r_max:
+            raise InputError(f"r_min ({self.r_min}) must be smaller than r_max ({self.r_max})")
 
     @property
     def mesh_size(self) -> float:
@@ -101,6 +95,8 @@ class NMAConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> NMAConfig:
+        if not isinstance(data, dict):
+            raise InputError(f"an NMA config is a table of fields, got a {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -114,16 +110,92 @@ class NMAConfig:
     def load(cls, path) -> NMAConfig:
         """From a .json or .toml file (a [design] table or top-level keys)."""
         path = pathlib.Path(path)
-        if not path.exists():
-            raise InputError(f"config file {str(path)!r} does not exist")
-        if path.suffix.lower() == ".toml":
-            import tomllib
+        try:
+            return cls.from_dict(read_table(path))
+        except InputError as err:
+            if isinstance(err, DataError) or str(path) in str(err):
+                raise
+            raise InputError(f"config file {str(path)!r}: {err}") from None
 
-            data = tomllib.loads(path.read_text())
+
+#: (kind, low, high) of every field: kind int, float, bool, str, "ints" (a list of ints);
+#: int and "ints" bounds are inclusive, float bounds exclusive unless the field is in _CLOSED
+_SCHEMA = {
+    "task": ("str", None, None), "rows": ("int", 1, 100), "cols": ("int", 1, 100),
+    "cell_size": ("float", 0, 1e4), "porosity": ("float", 0, 1), "mesh_divisions": ("int", 1, 64),
+    "hidden": ("ints", 1, 4096), "max_disp": ("float", 0, 10), "batch": ("int", 1, 4096),
+    "iterations": ("int", 0, 10**9), "lr": ("float", 0, 10), "geometry_lr": ("float", 0, 1e3),
+    "codesign": ("bool", None, None), "young": ("float", 0, 1e12), "nu": ("float", -1, 0.5),
+    "load_steps": ("int", 1, 1000), "r_min": ("float", 0, 1), "r_max": ("float", 0, 1),
+    "min_ligament": ("float", 0, 1e4), "n_eval": ("int", 1, 4096),
+    "eval_every": ("int", 1, 10**9), "checkpoint_every": ("int", 1, 10**9),
+    "seed": ("int", 0, 2**32 - 1), "digits": ("ints", 0, 9), "thickness": ("float", 0, 1e4)}
+_CLOSED = {"r_min", "r_max", "min_ligament"}   # these may equal their bounds
+_MAX_HIDDEN_LAYERS = 16
+
+
+def _check_field(name: str, value):
+    """`value` converted to the field's type; InputError naming the field and its range."""
+    kind, low, high = _SCHEMA[name]
+    if kind == "str":
+        if value not in TASKS:
+            raise InputError(f"unknown task {value!r}; use one of {', '.join(TASKS)}")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise InputError(f"{name} must be true or false, got {value!r}")
+        return value
+    if kind == "ints":
+        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            raise InputError(f"{name} must be a list of integers in [{low}, {high}], got {value!r}")
+        items = tuple(_integer(name, v, low, high) for v in value)
+        if not 1 <= len(items) <= (_MAX_HIDDEN_LAYERS if name == "hidden" else 10):
+            raise InputError(f"{name} needs 1 to {_MAX_HIDDEN_LAYERS if name == 'hidden' else 10}"
+                             f" entries, got {len(items)}")
+        return items
+    if kind == "int":
+        return _integer(name, value, low, high)
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = number and math.isfinite(value) and (
+        low <= value <= high if name in _CLOSED else low < value < high)
+    if not ok:
+        brackets = "[]" if name in _CLOSED else "()"
+        raise InputError(f"{name} must be a finite number in {brackets[0]}{low:g}, {high:g}"
+                         f"{brackets[1]}, got {value!r}")
+    return float(value)
+
+
+def _integer(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
+            not low <= value <= high:
+        raise InputError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+def read_table(path) -> dict:
+    """The table of a .toml file (its [design] table if it has one) or the object of a .json
+    file; DataError when the file cannot be parsed."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise InputError(f"config file {str(path)!r} "
+                         f"{'is a folder' if path.is_dir() else 'does not exist'}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
             data = data.get("design", data)
         else:
-            data = json.loads(path.read_text())
-        return cls.from_dict(data)
+            data = json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError,
+            RecursionError) as err:
+        reason = "it is not UTF-8 text" if isinstance(err, UnicodeDecodeError) else \
+            "it is nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise DataError(f"cannot read {str(path)!r}: {reason}; fix the file or write it "
+                        "again") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{str(path)!r} holds a {type(data).__name__}, not a table of config "
+                        "fields")
+    return data
 
 
 # Task presets. "small": the CPU defaults (minutes on 2 cores); "paper": Varmint's scale

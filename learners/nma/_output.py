@@ -1,8 +1,9 @@
 """What a finished NMA run leaves in its folder, and loading it back.
 
 design.json (the trained geometry, a CellularSolid), model.eqx (controller + geometry +
-colour field), config.json, metrics.json, reference.vtu, deformed_<k>.vtu, actuated.png,
-loss.png and part.stl (the printable part, from `morphax.fabrication.export_part`).
+colour field), config.json, metrics.json, reference.vtu, deformed_<k>.vtu, actuated.png and
+loss.png. The printable part.stl is not made here (learners do not depend on fabrication):
+`morphax design` exports it from design.json with `morphax.fabrication.export_part`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import io
 import json
 import logging
 import pathlib
+import warnings
 
 import equinox as eqx
 import jax
 import numpy as np
 
-from morphax._core import InputError, atomic_path, atomic_write_text, new_figure, save_figure
+from morphax._core import DataError, InputError, atomic_path, atomic_write_text, new_figure, save_figure
 from morphax.geometry import CellularSolid, DesignError
 from morphax.physics import write_vtu
 
@@ -50,11 +52,15 @@ def load_run(folder, *, system: NMASystem | None = None):
     if not (folder / "config.json").exists() or not (folder / "model.eqx").exists():
         raise InputError(f"{str(folder)!r} is not a finished morphax design run (no "
                          "config.json / model.eqx)")
-    config = NMAConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    config = NMAConfig.load(folder / "config.json")
     system = system or NMASystem(config)
-    skeleton = system.init_model(config, key=jax.random.PRNGKey(0))
-    with open(folder / "model.eqx", "rb") as f:
-        model = eqx.tree_deserialise_leaves(f, skeleton)
+    skeleton = system.init_model(config, key=jax.random.key(0))   # values are overwritten
+    try:
+        model = eqx.tree_deserialise_leaves(io.BytesIO((folder / "model.eqx").read_bytes()),
+                                            skeleton)
+    except Exception as err:   # equinox/numpy raise several kinds for a damaged file
+        raise DataError(f"{str(folder / 'model.eqx')!r} is damaged ({type(err).__name__}) or was "
+                        "written for another config.json; run `morphax design` again") from None
     return config, system, model
 
 
@@ -78,8 +84,17 @@ def metrics(trainer: Trainer) -> dict:
             "nodes": trainer.system.mesh.n_nodes}
 
 
-def write_outputs(trainer: Trainer, out, *, n_pictures: int = 4, part: bool = True) -> dict:
-    """Write the run's results into `out` (see the module docstring); returns the metrics."""
+def write_outputs(trainer: Trainer, out, *, n_pictures: int = 4, part: bool | None = None) -> dict:
+    """Write the run's results into `out` (see the module docstring); returns the metrics.
+    n_pictures: held-out targets drawn in actuated.png (and written as deformed_<k>.vtu).
+    part: deprecated and ignored (part.stl is exported by `morphax design`, or by
+    `morphax.fabrication.export_part` from design.json)."""
+    if part is not None:
+        warnings.warn("write_outputs(part=...) is deprecated and ignored: write_outputs no "
+                      "longer exports part.stl; call morphax.fabrication.export_part(out / "
+                      "'part.stl', design=CellularSolid.load(out / 'design.json'), thickness=...)"
+                      " as `morphax design` does. The argument will be removed in the next "
+                      "release", DeprecationWarning, stacklevel=2)
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     system, model, cfg = trainer.system, trainer.state.model, trainer.config
@@ -107,14 +122,6 @@ def write_outputs(trainer: Trainer, out, *, n_pictures: int = 4, part: bool = Tr
     _plot_actuated(out / "actuated.png", system, model, mesh, shown)
     _plot_loss(out / "loss.png", trainer)
     m = metrics(trainer)
-    if part:
-        from morphax.fabrication import export_part
-
-        rep = export_part(out / "part.stl", design=design, thickness=cfg.thickness,
-                          report=False)
-        m["part"] = {"file": "part.stl", "thickness_mm": cfg.thickness,
-                     "volume_mm3": float(rep.volume), "section_area_mm2": float(rep.area),
-                     "material_area_mm2": design.material_area()}
     atomic_write_text(out / "metrics.json", json.dumps(m, indent=1, default=float) + "\n")
     return m
 

@@ -29,6 +29,8 @@ log = logging.getLogger("morphax.learners.nma")
 CORNERS = ("corner_bl", "corner_br", "corner_tl", "corner_tr")
 #: solver settings of the first try and of the retry of a failed solve
 LEVELS = ({"max_cuts": 6}, {"max_cuts": 14, "max_iterations": 50})
+RETRY_LOAD_FACTOR = 4   # each retry level multiplies the load increments by 4
+MIN_STEP_ANGLE = 2.0    # degrees: the smallest triangle angle a geometry step may leave
 
 _STRUCTURE = ("task", "rows", "cols", "cell_size", "porosity", "mesh_divisions", "young", "nu",
               "load_steps", "r_min", "r_max", "min_ligament", "digits")
@@ -75,6 +77,10 @@ class NMASystem:
         return NMA(ctrl, self.design.params(), jnp.zeros(n_colour))
 
     # ----- decoder -------------------------------------------------------------------------
+    def load_steps(self, level: int = 0) -> int:
+        """Initial load increments of a solve at retry level `level` (0: the first try)."""
+        return self.config.load_steps * RETRY_LOAD_FACTOR ** level
+
     def physics_params(self, geometry, a) -> dict:
         """Problem parameters for geometry params and actuations a (n_act,) in mm."""
         dirichlet = list(self._base["dirichlet"])
@@ -89,7 +95,7 @@ class NMASystem:
         rtol: Newton's relative residual tolerance (default the solver's, 1e-10)."""
         p = self.physics_params(geometry, a)
         extra = {} if rtol is None else {"rtol": rtol}
-        sol = solve(self.problem, p, load_steps=self.config.load_steps * 4 ** level,
+        sol = solve(self.problem, p, load_steps=self.load_steps(level),
                     **LEVELS[level], **extra)
         return p["points"] + sol.u, sol.u, sol.converged
 
@@ -118,7 +124,7 @@ class NMASystem:
                 return float(loss), float(err), g, level
             if level + 1 < len(LEVELS):
                 log.info("solve failed for a target; retrying with %d load steps",
-                         self.config.load_steps * 4 ** (level + 1))
+                         self.load_steps(level + 1))
         return None
 
     def evaluate_target(self, model: NMA, target):
@@ -147,7 +153,7 @@ class NMASystem:
         """`new` projected onto the bounds, then shortened (if needed) so the morphed mesh stays
         valid. Returns (geometry, fraction of the step taken)."""
         new = self.project(new)
-        frac = self.mm.valid_step(old, new, min_angle=2.0)
+        frac = self.mm.valid_step(old, new, min_angle=MIN_STEP_ANGLE)
         if frac >= 1.0:
             return new, 1.0
         frac = 0.5 * frac

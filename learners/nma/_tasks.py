@@ -38,15 +38,32 @@ import jax.numpy as jnp
 import numpy as np
 
 from morphax._core import InputError
-from morphax.geometry import CellularSolid, Constraints
+from morphax.geometry import CellularSolid, Constraints, MorphableMesh
 
-from ._config import NMAConfig
+from ._config import SOLID_CENTRE_TASKS, NMAConfig
 
 #: seven-segment table: segments (a, b, c, d, e, f, g) lit for each digit
 SEVEN_SEGMENTS = np.array([
     [1, 1, 1, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0, 0], [1, 1, 0, 1, 1, 0, 1], [1, 1, 1, 1, 0, 0, 1],
     [0, 1, 1, 0, 0, 1, 1], [1, 0, 1, 1, 0, 1, 1], [1, 0, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0],
     [1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 1, 1]], dtype=float)
+N_SEGMENTS = SEVEN_SEGMENTS.shape[1]
+
+# Target distributions. Varmint (projects/nma_v1) draws translation targets from U([11, 14]^2)
+# around the 12.5 mm centre of 5 mm cells, i.e. +-0.3 cell sizes; rotation angles from
+# U[0, pi/4] and double-rotation angles from U[-pi/6, pi/6].
+TRANSLATION_RANGE = 0.3                        # cell sizes, each coordinate
+ROTATION_RANGE = (0.0, math.pi / 4)            # rad
+DOUBLE_ROTATION_RANGE = (-math.pi / 6, math.pi / 6)
+# Shape task: ellipses of aspect U[1, 1.6] (the CPU proxy of Varmint's random_ellipse targets).
+ELLIPSE_ASPECT = (1.0, 1.6)
+# Digits task (ours; Varmint scores colour with softmax(10 / dist) weights): the digit is drawn
+# in the box [0.25 w, 0.75 w] x [0.2 h, 0.8 h] of the structure, each segment scored at 3
+# points with soft-nearest-node weights softmax(-dist / (0.15 s)).
+SEGMENT_BOX = (0.25, 0.75, 0.2, 0.8)           # x0, x1 (fractions of w); y0, y1 (of h)
+SEGMENT_POINTS = 3
+SEGMENT_SOFTNESS = 0.15                        # cell sizes
+MIN_DIGIT_ROWS = 4                             # two left and two right actuators
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +78,7 @@ class Actuator:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Task:
-    """What a task needs besides the solver. sample(key, n) -> batched targets {"input",
+    """What a task needs besides the solver. sample(n, *, key) -> batched targets {"input",
     "goal"}; loss(x, colour, target) and error(x, colour, target): x (n_nodes, 2) deformed
     node coordinates, colour (n_nodes,) logits (digits) or an empty array."""
 
@@ -90,8 +107,7 @@ def build_design(config: NMAConfig) -> CellularSolid:
     """The initial design: a lattice of circular pores (porosity `config.porosity`); the centre
     cell is solid for translation and rotation."""
     r, c = config.rows, config.cols
-    solid = [(r // 2, c // 2)] if config.task in ("translation", "rotation",
-                                                   "double-rotation") else []
+    solid = [(r // 2, c // 2)] if config.task in SOLID_CENTRE_TASKS else []
     cons = Constraints(min_ligament=config.min_ligament, r_min=config.r_min, r_max=config.r_max)
     return CellularSolid.lattice(r, c, config.cell_size, config.porosity, solid=solid,
                                  constraints=cons, name=f"nma-{config.task}")
@@ -126,9 +142,9 @@ def shape_distance(x, y):
     return jnp.min(d)
 
 
-def ellipse_targets(key, n_targets: int, n_points: int, aspect=(1.0, 1.6)):
+def ellipse_targets(n_targets: int, n_points: int, aspect=ELLIPSE_ASPECT, *, key):
     """(n_targets, n_points, 2) ellipses of unit mean radius at random orientations, points at
-    equal parameter steps counter-clockwise."""
+    equal parameter steps counter-clockwise; aspect ratios uniform in `aspect`."""
     k1, k2 = jax.random.split(key)
     a = jax.random.uniform(k1, (n_targets,), minval=aspect[0], maxval=aspect[1])
     phi = jax.random.uniform(k2, (n_targets,), minval=0.0, maxval=math.pi)
@@ -141,10 +157,11 @@ def ellipse_targets(key, n_targets: int, n_points: int, aspect=(1.0, 1.6)):
     return rot / jnp.mean(jnp.linalg.norm(rot, axis=-1), axis=-1)[..., None, None]
 
 
-def segment_points(width: float, height: float, per_segment: int = 3) -> np.ndarray:
-    """(7, per_segment, 2) sample points of a seven-segment digit (a..g) drawn in the box
-    [0.25 w, 0.75 w] x [0.2 h, 0.8 h] of a width x height structure."""
-    x0, x1, y0, y1 = 0.25 * width, 0.75 * width, 0.2 * height, 0.8 * height
+def segment_points(width: float, height: float, per_segment: int = SEGMENT_POINTS) -> np.ndarray:
+    """(7, per_segment, 2) sample points (mm) of a seven-segment digit (a..g) drawn in the box
+    SEGMENT_BOX of a width x height structure."""
+    x0, x1 = SEGMENT_BOX[0] * width, SEGMENT_BOX[1] * width
+    y0, y1 = SEGMENT_BOX[2] * height, SEGMENT_BOX[3] * height
     ym = 0.5 * (y0 + y1)
     t = (np.arange(per_segment) + 0.5) / per_segment
     h = lambda y: np.stack([x0 + t * (x1 - x0), np.full_like(t, y)], 1)  # noqa: E731
@@ -173,130 +190,191 @@ def mnist_split(digits, *, holdout_fraction: float = 0.2):
     return (X[tr], y[tr]), (X[te], y[te])
 
 
-def make_task(config: NMAConfig, mm) -> Task:
-    """The Task of `config` on the morphable mesh `mm` (from `build_design(config)`)."""
+# ----- the task registry ------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """What every task builder reads: the config, the morphable mesh and its design, the cell
+    size s (mm), the centre cell (ci, cj) and its centre (2,) in mm, and the outer-side groups
+    of the interior rows (left, right) and columns (bottom, top)."""
+
+    config: NMAConfig
+    mm: MorphableMesh
+    design: CellularSolid
+    s: float
+    ci: int
+    cj: int
+    centre: np.ndarray
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    bottom: tuple[str, ...]
+    top: tuple[str, ...]
+
+
+def _layout(config: NMAConfig, mm: MorphableMesh) -> _Layout:
     design = mm.design
-    s = design.cell_size
     rows, cols = design.rows, design.cols
     ci, cj = rows // 2, cols // 2
-    centre = design.cell_center(ci, cj)
-    L, R = _side("left", _interior(rows)), _side("right", _interior(rows))
-    B, T = _side("bottom", _interior(cols)), _side("top", _interior(cols))
-    name = config.task
+    return _Layout(config, mm, design, design.cell_size, ci, cj, design.cell_center(ci, cj),
+                   _side("left", _interior(rows)), _side("right", _interior(rows)),
+                   _side("bottom", _interior(cols)), _side("top", _interior(cols)))
 
-    if name == "translation":
-        node = mm.node(f"solid_{ci}_{cj}_center")
-        acts = (Actuator("act_left", L, ((-1.0, 0.0), (0.0, 0.0))),
-                Actuator("act_right", R, ((0.0, -1.0), (0.0, 0.0))))
 
-        def sample(key, n):
-            off = jax.random.uniform(key, (n, 2), minval=-0.3, maxval=0.3)
-            return {"input": off, "goal": jnp.asarray(centre)[None, :] + s * off}
+def _translation(lay: _Layout) -> Task:
+    """Move the centre node of the solid centre cell to centre + s U([-0.3, 0.3]^2); two
+    actuators push the interior left and right sides by (-a0, 0) and (-a1, 0)."""
+    s = lay.s
+    node = lay.mm.node(f"solid_{lay.ci}_{lay.cj}_center")
+    acts = (Actuator("act_left", lay.left, ((-1.0, 0.0), (0.0, 0.0))),
+            Actuator("act_right", lay.right, ((0.0, -1.0), (0.0, 0.0))))
+    centre = jnp.asarray(lay.centre)
 
-        def loss(x, colour, t):
-            return jnp.sum(jnp.abs(x[node] - t["goal"])) / s
+    def sample(n, *, key):
+        off = jax.random.uniform(key, (n, 2), minval=-TRANSLATION_RANGE,
+                                 maxval=TRANSLATION_RANGE)
+        return {"input": off, "goal": centre[None, :] + s * off}
 
-        def error(x, colour, t):
-            return jnp.linalg.norm(x[node] - t["goal"]) / s
+    def loss(x, colour, t):
+        return jnp.sum(jnp.abs(x[node] - t["goal"])) / s
 
-        return Task(name, design, acts, 2, 2, sample, loss, error, {"point": np.array([node])})
+    def error(x, colour, t):
+        return jnp.linalg.norm(x[node] - t["goal"]) / s
 
-    if name in ("rotation", "double-rotation"):
-        nodes = np.array([mm.node(f"solid_{ci}_{cj}_left_mid"),
-                          mm.node(f"solid_{ci}_{cj}_right_mid")])
-        ref = jnp.asarray(np.asarray(mm.mesh.points)[nodes])
-        c0 = jnp.asarray(centre)
-        if name == "rotation":
-            acts = (Actuator("act_left", L, ((-1.0,), (0.0,))),
-                    Actuator("act_right", R, ((1.0,), (0.0,))))
-            lo, hi, n_act = 0.0, math.pi / 4, 1
-        else:
-            acts = (Actuator("act_left", L, ((-1.0, 0.0), (0.0, 0.0))),
-                    Actuator("act_right", R, ((1.0, 0.0), (0.0, 0.0))),
-                    Actuator("act_bottom", B, ((0.0, 0.0), (0.0, 1.0))),
-                    Actuator("act_top", T, ((0.0, 0.0), (0.0, -1.0))))
-            lo, hi, n_act = -math.pi / 6, math.pi / 6, 2
+    return Task("translation", lay.design, acts, 2, 2, sample, loss, error,
+                {"point": np.array([node])})
 
-        def sample(key, n):
-            th = jax.random.uniform(key, (n, 1), minval=lo, maxval=hi)
-            return {"input": th, "goal": th}
 
-        def goal_points(th):
-            return c0[None, :] + (ref - c0[None, :]) @ _rot(th[0]).T
+def _rotation_task(lay: _Layout, name: str, acts, theta_range, n_act: int) -> Task:
+    """Rotate the solid centre cell by theta ~ U[theta_range]: the loss compares the midpoints
+    of its left and right sides with the same points rotated about its centre (L1 / s)."""
+    s = lay.s
+    nodes = np.array([lay.mm.node(f"solid_{lay.ci}_{lay.cj}_left_mid"),
+                      lay.mm.node(f"solid_{lay.ci}_{lay.cj}_right_mid")])
+    ref = jnp.asarray(np.asarray(lay.mm.mesh.points)[nodes])
+    c0 = jnp.asarray(lay.centre)
+    lo, hi = theta_range
 
-        def loss(x, colour, t):
-            return jnp.mean(jnp.sum(jnp.abs(x[nodes] - goal_points(t["goal"])), axis=1)) / s
+    def sample(n, *, key):
+        th = jax.random.uniform(key, (n, 1), minval=lo, maxval=hi)
+        return {"input": th, "goal": th}
 
-        def error(x, colour, t):
-            return jnp.mean(jnp.linalg.norm(x[nodes] - goal_points(t["goal"]), axis=1)) / s
+    def goal_points(th):
+        return c0[None, :] + (ref - c0[None, :]) @ _rot(th[0]).T
 
-        return Task(name, design, acts, n_act, 1, sample, loss, error, {"points": nodes})
+    def loss(x, colour, t):
+        return jnp.mean(jnp.sum(jnp.abs(x[nodes] - goal_points(t["goal"])), axis=1)) / s
 
-    if name == "shape":
-        pore = f"pore_{ci}_{cj}"
-        if (ci, cj) not in design.porous_cells:
-            raise InputError(f"the shape task needs a porous centre cell ({ci}, {cj})")
-        nodes = np.asarray(mm.pore_nodes(pore))
-        n = nodes.size
-        acts = (Actuator("act_left", L, ((1, 0, 0, 0), (0, 0, 0, 0))),
-                Actuator("act_right", R, ((0, -1, 0, 0), (0, 0, 0, 0))),
-                Actuator("act_bottom", B, ((0, 0, 0, 0), (0, 0, 1, 0))),
-                Actuator("act_top", T, ((0, 0, 0, 0), (0, 0, 0, -1))))
+    def error(x, colour, t):
+        return jnp.mean(jnp.linalg.norm(x[nodes] - goal_points(t["goal"]), axis=1)) / s
 
-        def sample(key, k):
-            curves = ellipse_targets(key, k, n)
-            return {"input": curves.reshape(k, -1), "goal": curves}
+    return Task(name, lay.design, acts, n_act, 1, sample, loss, error, {"points": nodes})
 
-        def loss(x, colour, t):
-            return shape_distance(x[nodes], t["goal"])
 
-        return Task(name, design, acts, 4, 2 * n, sample, loss, loss, {"curve": nodes})
+def _rotation(lay: _Layout) -> Task:
+    """One actuator pulls the interior left and right sides apart: (-a0, 0) and (+a0, 0)."""
+    acts = (Actuator("act_left", lay.left, ((-1.0,), (0.0,))),
+            Actuator("act_right", lay.right, ((1.0,), (0.0,))))
+    return _rotation_task(lay, "rotation", acts, ROTATION_RANGE, 1)
 
-    if name == "digits":
-        if rows < 4:
-            raise InputError("the digits task needs at least 4 rows (two left and two right "
-                             "actuators)")
-        inner = _interior(rows)
-        half = len(inner) // 2
-        L1, L2 = _side("left", inner[:half]), _side("left", inner[half:])
-        R1, R2 = _side("right", inner[:half]), _side("right", inner[half:])
-        e = np.eye(6)
-        zero = (0.0,) * 6
-        acts = (Actuator("act_left_lo", L1, (tuple(e[0]), zero)),
-                Actuator("act_left_hi", L2, (tuple(e[1]), zero)),
-                Actuator("act_right_lo", R1, (tuple(-e[2]), zero)),
-                Actuator("act_right_hi", R2, (tuple(-e[3]), zero)),
-                Actuator("act_top", T, (zero, tuple(-e[4]))),
-                Actuator("act_bottom", B, (zero, tuple(e[5]))))
-        w, h = design.size
-        seg = jnp.asarray(segment_points(w, h))              # (7, 3, 2)
-        (Xtr, ytr), (Xte, yte) = mnist_split(config.digits)
-        Xtr_j, Xte_j = jnp.asarray(Xtr), jnp.asarray(Xte)
-        Str, Ste = jnp.asarray(SEVEN_SEGMENTS[ytr]), jnp.asarray(SEVEN_SEGMENTS[yte])
-        length = 0.15 * s
 
-        def sample(key, n):
-            idx = jax.random.randint(key, (n,), 0, Xtr.shape[0])
-            return {"input": Xtr_j[idx], "goal": Str[idx]}
+def _double_rotation(lay: _Layout) -> Task:
+    """Two actuators: left/right (-a0, 0)/(+a0, 0) and bottom/top (0, +a1)/(0, -a1)."""
+    acts = (Actuator("act_left", lay.left, ((-1.0, 0.0), (0.0, 0.0))),
+            Actuator("act_right", lay.right, ((1.0, 0.0), (0.0, 0.0))),
+            Actuator("act_bottom", lay.bottom, ((0.0, 0.0), (0.0, 1.0))),
+            Actuator("act_top", lay.top, ((0.0, 0.0), (0.0, -1.0))))
+    return _rotation_task(lay, "double-rotation", acts, DOUBLE_ROTATION_RANGE, 2)
 
-        def heldout(n):
-            idx = np.linspace(0, Xte.shape[0] - 1, n).astype(int)
-            return {"input": Xte_j[idx], "goal": Ste[idx]}
 
-        def scores(x, colour):
-            d = jnp.linalg.norm(x[None, None, :, :] - seg[:, :, None, :], axis=-1)
-            wgt = jax.nn.softmax(-d / length, axis=-1)        # (7, 3, n_nodes)
-            return jnp.mean(wgt @ jax.nn.sigmoid(colour), axis=1)  # (7,)
+def _shape(lay: _Layout) -> Task:
+    """Match the boundary of the centre pore to a random ellipse (`shape_distance`); four
+    actuators, one per outer side, normal to it."""
+    pore = f"pore_{lay.ci}_{lay.cj}"
+    if (lay.ci, lay.cj) not in lay.design.porous_cells:
+        raise InputError(f"the shape task needs a porous centre cell ({lay.ci}, {lay.cj})")
+    nodes = np.asarray(lay.mm.pore_nodes(pore))
+    n = nodes.size
+    acts = (Actuator("act_left", lay.left, ((1, 0, 0, 0), (0, 0, 0, 0))),
+            Actuator("act_right", lay.right, ((0, -1, 0, 0), (0, 0, 0, 0))),
+            Actuator("act_bottom", lay.bottom, ((0, 0, 0, 0), (0, 0, 1, 0))),
+            Actuator("act_top", lay.top, ((0, 0, 0, 0), (0, 0, 0, -1))))
 
-        def loss(x, colour, t):
-            sc = scores(x, colour)
-            return jnp.sum(t["goal"] * (1.0 - sc) + (1.0 - t["goal"]) * sc) / 7.0
+    def sample(k, *, key):
+        curves = ellipse_targets(k, n, key=key)
+        return {"input": curves.reshape(k, -1), "goal": curves}
 
-        def error(x, colour, t):
-            sc = scores(x, colour)
-            return 1.0 - jnp.mean(((sc > 0.5) == (t["goal"] > 0.5)).astype(sc.dtype))
+    def loss(x, colour, t):
+        return shape_distance(x[nodes], t["goal"])
 
-        return Task(name, design, acts, 6, Xtr.shape[1], sample, loss, error,
-                    {"segments": np.asarray(seg)}, uses_colour=True, heldout=heldout)
+    return Task("shape", lay.design, acts, 4, 2 * n, sample, loss, loss, {"curve": nodes})
 
-    raise InputError(f"unknown task {name!r}")  # pragma: no cover
+
+def _digit_actuators(lay: _Layout) -> tuple[Actuator, ...]:
+    """Six actuators: the lower and upper halves of the interior left and right sides pushed
+    in x, the interior top and bottom sides pushed in y."""
+    if lay.design.rows < MIN_DIGIT_ROWS:
+        raise InputError(f"the digits task needs at least {MIN_DIGIT_ROWS} rows (two left and "
+                         "two right actuators)")
+    inner = _interior(lay.design.rows)
+    half = len(inner) // 2
+    e = np.eye(6)
+    zero = (0.0,) * 6
+    return (Actuator("act_left_lo", _side("left", inner[:half]), (tuple(e[0]), zero)),
+            Actuator("act_left_hi", _side("left", inner[half:]), (tuple(e[1]), zero)),
+            Actuator("act_right_lo", _side("right", inner[:half]), (tuple(-e[2]), zero)),
+            Actuator("act_right_hi", _side("right", inner[half:]), (tuple(-e[3]), zero)),
+            Actuator("act_top", lay.top, (zero, tuple(-e[4]))),
+            Actuator("act_bottom", lay.bottom, (zero, tuple(e[5]))))
+
+
+def _digits(lay: _Layout) -> Task:
+    """"Digital MNIST": a learned colour field must, after deformation, cover the segments of
+    the digit shown in an MNIST image and avoid the others."""
+    acts = _digit_actuators(lay)
+    w, h = lay.design.size
+    seg = jnp.asarray(segment_points(w, h))              # (7, SEGMENT_POINTS, 2)
+    (Xtr, ytr), (Xte, yte) = mnist_split(lay.config.digits)
+    Xtr_j, Xte_j = jnp.asarray(Xtr), jnp.asarray(Xte)
+    Str, Ste = jnp.asarray(SEVEN_SEGMENTS[ytr]), jnp.asarray(SEVEN_SEGMENTS[yte])
+    length = SEGMENT_SOFTNESS * lay.s
+
+    def sample(n, *, key):
+        idx = jax.random.randint(key, (n,), 0, Xtr.shape[0])
+        return {"input": Xtr_j[idx], "goal": Str[idx]}
+
+    def heldout(n):
+        idx = np.linspace(0, Xte.shape[0] - 1, n).astype(int)
+        return {"input": Xte_j[idx], "goal": Ste[idx]}
+
+    def scores(x, colour):
+        d = jnp.linalg.norm(x[None, None, :, :] - seg[:, :, None, :], axis=-1)
+        wgt = jax.nn.softmax(-d / length, axis=-1)        # (7, SEGMENT_POINTS, n_nodes)
+        return jnp.mean(wgt @ jax.nn.sigmoid(colour), axis=1)  # (7,)
+
+    def loss(x, colour, t):
+        sc = scores(x, colour)
+        return jnp.sum(t["goal"] * (1.0 - sc) + (1.0 - t["goal"]) * sc) / N_SEGMENTS
+
+    def error(x, colour, t):
+        sc = scores(x, colour)
+        return 1.0 - jnp.mean(((sc > 0.5) == (t["goal"] > 0.5)).astype(sc.dtype))
+
+    return Task("digits", lay.design, acts, 6, Xtr.shape[1], sample, loss, error,
+                {"segments": np.asarray(seg)}, uses_colour=True, heldout=heldout)
+
+
+#: task name -> builder (the names are `TASKS`, in the same order)
+_BUILDERS: dict[str, Callable[[_Layout], Task]] = {
+    "translation": _translation,
+    "rotation": _rotation,
+    "double-rotation": _double_rotation,
+    "shape": _shape,
+    "digits": _digits,
+}
+
+
+def make_task(config: NMAConfig, mm: MorphableMesh) -> Task:
+    """The Task of `config` on the morphable mesh `mm` (from `build_design(config)`)."""
+    builder = _BUILDERS.get(config.task)
+    if builder is None:
+        raise InputError(f"unknown task {config.task!r}; use one of {', '.join(_BUILDERS)}")
+    return builder(_layout(config, mm))

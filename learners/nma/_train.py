@@ -6,6 +6,7 @@ resume (every random draw derives from the seed and the iteration number).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import logging
@@ -18,23 +19,24 @@ import jax
 import numpy as np
 import optax
 
-from morphax._core import InputError, atomic_path, atomic_write_text
+from morphax._core import DataError, InputError, SolverError, atomic_write_bytes, atomic_write_text
 
-from ._config import NMAConfig
+from ._config import NMAConfig, read_table
 from ._model import NMA
-from ._system import NMASystem, structure_key
+from ._system import LEVELS, NMASystem, structure_key
 
 log = logging.getLogger("morphax.learners.nma")
 
-EVAL_KEY = 20230201   # held-out targets depend on the task only, not on the seed
+EVAL_SEED = 20230201   # held-out targets depend on the task only, not on the seed
+COLOUR_LR_FACTOR = 10.0   # the colour field (digits) learns at 10 x lr
 
 
 def make_optimizer(config: NMAConfig) -> optax.GradientTransformation:
     """Adam on the controller (lr), on the geometry (lr x geometry_lr; frozen: no update) and
-    on the colour field (lr x 10)."""
+    on the colour field (lr x COLOUR_LR_FACTOR)."""
     geo = optax.adam(config.lr * config.geometry_lr) if config.codesign else optax.set_to_zero()
     return optax.multi_transform({"net": optax.adam(config.lr), "geometry": geo,
-                                  "colour": optax.adam(10.0 * config.lr)},
+                                  "colour": optax.adam(COLOUR_LR_FACTOR * config.lr)},
                                  lambda m: m.labels())
 
 
@@ -43,7 +45,13 @@ def heldout_targets(system: NMASystem, n: int):
     task = system.task
     if task.heldout is not None:
         return task.heldout(n)
-    return task.sample(jax.random.PRNGKey(EVAL_KEY), n)
+    return task.sample(n, key=jax.random.key(EVAL_SEED))
+
+
+def _finite(tree) -> bool:
+    """Whether every floating-point leaf of `tree` is finite."""
+    return all(bool(np.isfinite(np.asarray(x)).all()) for x in jax.tree_util.tree_leaves(tree)
+               if np.issubdtype(np.asarray(x).dtype, np.floating))
 
 
 def _take(batch, i):
@@ -102,7 +110,7 @@ class Trainer:
         self.system = system or NMASystem(config)
         self.out = None if out is None else pathlib.Path(out)
         self.optimizer = make_optimizer(config)
-        self.key = jax.random.PRNGKey(config.seed)
+        self.key = jax.random.key(config.seed)
         k_init, self.data_key = jax.random.split(self.key)
         model = self.system.init_model(config, key=k_init)
         self.state = TrainState(model, self.optimizer.init(model))
@@ -115,8 +123,9 @@ class Trainer:
         return eqx.apply_updates(model, updates), opt_state
 
     def batch(self, iteration: int):
-        return self.system.task.sample(jax.random.fold_in(self.data_key, iteration),
-                                       self.config.batch)
+        """The training targets of `iteration` (a pure function of the seed and iteration)."""
+        return self.system.task.sample(self.config.batch,
+                                       key=jax.random.fold_in(self.data_key, iteration))
 
     def step(self) -> dict:
         st, sys_ = self.state, self.system
@@ -129,7 +138,7 @@ class Trainer:
                 failed += 1
                 log.warning("iteration %d: the equilibrium solve failed for target %d of the "
                             "batch even with %d load steps; dropped from this batch",
-                            st.iteration, i, self.config.load_steps * 4)
+                            st.iteration, i, sys_.load_steps(len(LEVELS) - 1))
                 continue
             loss, err, g, level = out
             retried += level > 0
@@ -144,6 +153,10 @@ class Trainer:
                 geom, frac = sys_.constrain_step(old_geom, model.geometry)
                 st.shortened_steps += frac < 1.0
                 model = eqx.tree_at(lambda m: m.geometry, model, geom)
+            if not _finite(model):
+                raise SolverError(f"training diverged at iteration {st.iteration}: the update "
+                                  f"made the parameters non-finite (lr = {self.config.lr:g}); "
+                                  "lower lr, and resume from the last checkpoint or start again")
             st.model = model
         dt = time.perf_counter() - t0
         rec = {"iteration": st.iteration, "loss": float(np.mean(losses)) if losses else math.nan,
@@ -173,6 +186,10 @@ class Trainer:
             self._evaluate()
         while st.iteration < total:
             rec = self.step()
+            if rec["failed"] == self.config.batch:
+                raise SolverError(f"every equilibrium solve of iteration {rec['iteration']} "
+                                  f"failed (batch {self.config.batch}); lower max_disp or raise "
+                                  "load_steps, and resume from the last checkpoint or start again")
             if st.iteration % self.config.eval_every == 0 or st.iteration == total:
                 self._evaluate()
             if self.out is not None and (st.iteration % self.config.checkpoint_every == 0
@@ -197,42 +214,106 @@ class Trainer:
 
     # ----- checkpoints ----------------------------------------------------------------------
     def save_checkpoint(self, out=None) -> pathlib.Path:
-        """Write checkpoint/state-<iteration>.eqx (model + optimizer state) and then
-        checkpoint/latest.json (counters and the file name), both atomically."""
+        """Write checkpoint/state-<iteration>.eqx (model + optimizer state), its counters
+        state-<iteration>.json (with the state file's SHA-256) and latest.json (the same
+        counters), each atomically; the previous checkpoint is kept as a fallback."""
         folder = pathlib.Path(out or self.out) / "checkpoint"
-        folder.mkdir(parents=True, exist_ok=True)
         st = self.state
-        name = f"state-{st.iteration:07d}.eqx"
+        name = f"state-{st.iteration:07d}"
         buf = io.BytesIO()
         eqx.tree_serialise_leaves(buf, (st.model, st.opt_state))
-        with atomic_path(folder / name) as tmp:
-            tmp.write_bytes(buf.getvalue())
-        meta = {"file": name, "config": self.config.to_dict(), **st.counters()}
-        atomic_write_text(folder / "latest.json", json.dumps(meta, default=float) + "\n")
-        for old in folder.glob("state-*.eqx"):
-            if old.name != name:
+        atomic_write_bytes(folder / f"{name}.eqx", buf.getvalue())
+        meta = {"file": f"{name}.eqx", "sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
+                "config": self.config.to_dict(), **st.counters()}
+        text = json.dumps(meta, default=float) + "\n"
+        atomic_write_text(folder / f"{name}.json", text)
+        atomic_write_text(folder / "latest.json", text)
+        kept = _checkpoint_names(folder)[:2]
+        for old in folder.glob("state-*.*"):
+            if old.stem[6:].isdigit() and old.stem < kept[-1]:
                 old.unlink(missing_ok=True)
-        return folder / name
+        return folder / f"{name}.eqx"
 
     def load_checkpoint(self, out=None) -> bool:
-        """Restore the latest checkpoint under `out` (default self.out); False if none."""
+        """Restore the newest good checkpoint under `out` (default self.out); False if there is
+        none. A damaged one is named in a warning and the one before it is used."""
         folder = pathlib.Path(out or self.out) / "checkpoint"
-        meta_path = folder / "latest.json"
-        if not meta_path.exists():
+        meta = latest_checkpoint(folder)
+        if meta is None:
             return False
-        meta = json.loads(meta_path.read_text())
         saved = NMAConfig.from_dict({**meta["config"], "iterations": self.config.iterations})
         if structure_key(saved) != structure_key(self.config) or saved.hidden != self.config.hidden:
             raise InputError(f"the checkpoint in {str(folder)!r} belongs to a different run "
                              "(task, lattice or network differ); use another --out folder")
         skeleton = (self.state.model, self.state.opt_state)
-        with open(folder / meta["file"], "rb") as f:
-            model, opt_state = eqx.tree_deserialise_leaves(f, skeleton)
-        self.state = TrainState(model, opt_state, meta["iteration"], meta["history"],
-                                meta["evaluations"], meta["failed_solves"],
-                                meta["retried_solves"], meta["shortened_steps"],
-                                meta["train_time"])
+        try:
+            model, opt_state = eqx.tree_deserialise_leaves(io.BytesIO(meta["state"]), skeleton)
+        except Exception as err:   # equinox/numpy raise several kinds for a damaged file
+            raise DataError(f"checkpoint state {meta['file']!r} in {str(folder)!r} is damaged "
+                            f"({type(err).__name__}); delete it to resume from the one before"
+                            ) from None
+        self.state = TrainState(model, opt_state, *(meta[k] for k in _COUNTERS))
         return True
+
+
+_COUNTERS = ("iteration", "history", "evaluations", "failed_solves", "retried_solves",
+             "shortened_steps", "train_time")
+
+
+def _checkpoint_names(folder: pathlib.Path) -> list[str]:
+    """state-<iteration> names of the complete checkpoints (counters written) in `folder`,
+    newest first."""
+    return sorted((p.stem for p in folder.glob("state-*.json") if p.stem[6:].isdigit()),
+                  reverse=True)
+
+
+def latest_checkpoint(folder) -> dict | None:
+    """The counters of the newest readable checkpoint in `folder` (a run's checkpoint/ folder),
+    with its state file's bytes under "state"; None if the folder holds no checkpoint.
+    Damaged files are named in a warning and skipped; DataError if every checkpoint is
+    damaged."""
+    folder = pathlib.Path(folder)
+    candidates = [folder / f"{n}.json" for n in _checkpoint_names(folder)]
+    if (folder / "latest.json").exists():   # earlier runs wrote only latest.json
+        candidates.append(folder / "latest.json")
+    damaged = []
+    for path in candidates:
+        try:
+            return _read_checkpoint(path)
+        except InputError as err:   # DataError, or a checkpoint file that is not a file
+            log.warning("%s; trying the previous checkpoint", err)
+            damaged.append(str(err))
+    if damaged:
+        raise DataError(f"every checkpoint in {str(folder)!r} is damaged ({'; '.join(damaged)});"
+                        " start a new run with another --out folder")
+    return None
+
+
+def _read_checkpoint(path: pathlib.Path) -> dict:
+    """The counters in checkpoint file `path` plus the verified bytes of its state file."""
+    meta = read_table(path)
+    kinds = {"file": str, "config": dict, "iteration": int, "history": list, "evaluations": list,
+             "failed_solves": int, "retried_solves": int, "shortened_steps": int,
+             "train_time": int | float}
+    bad = [k for k, kind in kinds.items() if not isinstance(meta.get(k), kind)
+           or isinstance(meta.get(k), bool)]
+    if not bad:
+        try:
+            NMAConfig.from_dict(meta["config"])
+        except InputError:
+            bad = ["config"]
+    if bad:
+        raise DataError(f"checkpoint file {str(path)!r} is damaged (missing or malformed {bad})")
+    state = path.parent / pathlib.Path(meta["file"]).name
+    try:
+        data = state.read_bytes()
+    except OSError:
+        raise DataError(f"checkpoint state {str(state)!r} named by {str(path)!r} cannot be "
+                        "read") from None
+    if "sha256" in meta and hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        raise DataError(f"checkpoint state {str(state)!r} is damaged (its checksum does not "
+                        f"match {str(path)!r})")
+    return {**meta, "state": data}
 
 
 def train(config: NMAConfig, *, out=None, resume: bool = False, progress: bool = False,

@@ -6,11 +6,11 @@ fraction of the stored activations, so gradients are unbiased and use less memor
 accounting of what JAX saves; the Eq. 7 estimator for reaction-diffusion control.
 """
 
+from .._datasets import load_fashion_mnist as load_fashion_mnist
+from .._datasets import load_mnist_5k as load_mnist_5k
+from .._datasets import mnist_5k_split as mnist_5k_split
+from .._datasets import read_idx as read_idx
 from ._conv import rad_conv2d as rad_conv2d
-from ._data import load_fashion_mnist as load_fashion_mnist
-from ._data import load_mnist_5k as load_mnist_5k
-from ._data import mnist_5k_split as mnist_5k_split
-from ._data import read_idx as read_idx
 from ._dense import rad_dense as rad_dense
 from ._memory import SavedResiduals as SavedResiduals
 from ._memory import pytree_bytes as pytree_bytes

@@ -23,19 +23,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
-from morphax._core import cached
-from morphax.physics import (
-    ReactionDiffusion,
-    rd_initial,
-    rd_interior_mask,
-    rd_loss_scan,
-    rd_source_basis,
-    rd_step_transpose,
-    rd_target,
-    rd_times,
-)
+from morphax._core import InputError, cached
+from morphax.physics import ReactionDiffusion
 
+from ._loop import timed_steps
 from ._sampling import is_exact, num_kept
 
 ESTIMATORS = ("eq7", "released")
@@ -66,7 +59,7 @@ def _make(problem: ReactionDiffusion, keep: float, estimator: str):
             flat = phi.reshape(-1)
             return flat if exact else flat[_indices(key, i, problem, keep, estimator)]
 
-        return rd_loss_scan(problem, theta, emit=store)
+        return problem.loss_scan(theta, emit=store)
 
     @jax.custom_vjp
     def loss_fn(theta, key):
@@ -79,13 +72,13 @@ def _make(problem: ReactionDiffusion, keep: float, estimator: str):
     def bwd(res, gbar):
         theta, key, stored = res
         dtype = theta.dtype
-        times = rd_times(problem, dtype)
-        mask = rd_interior_mask(problem, dtype)
+        times = problem.times(dtype)
+        mask = problem.interior_mask(dtype)
         coef = gbar * (2.0 * dt / n2)
 
         def sampled(values, j):
             """(P phi_j, P (phi_j - phi*_j)) as (n, n) arrays from the stored values."""
-            target = rd_target(problem, times[j], dtype).reshape(-1)
+            target = problem.target(times[j], dtype).reshape(-1)
             if exact:
                 return values.reshape(n, n), (values - target).reshape(n, n)
             idx = _indices(key, j - 1, problem, keep, estimator)
@@ -98,28 +91,28 @@ def _make(problem: ReactionDiffusion, keep: float, estimator: str):
             a_next, grad = carry  # a_next = dL/dphi_{j+1} (total), zero after the last step
             values, j = inp
             phi_hat, err_hat = sampled(values, j)
-            basis = rd_source_basis(problem, times[j], dtype)
+            basis = problem.source_basis(times[j], dtype)
             # theta-part of step j -> j+1: dphi_{j+1}/dC_j = dt diag(mask phi_j).
             grad = grad + dt * jnp.tensordot(basis, mask * phi_hat * a_next, axes=2)
             c_j = jnp.tensordot(theta, basis, axes=1)
-            a_j = coef * err_hat + rd_step_transpose(problem, a_next, c_j)
+            a_j = coef * err_hat + problem.step_transpose(a_next, c_j)
             return (a_j, grad), None
 
         init = (jnp.zeros((n, n), dtype), jnp.zeros(theta.shape, dtype))
         steps = jnp.arange(1, problem.num_steps + 1)
         (a_1, grad), _ = jax.lax.scan(body, init, (stored, steps), reverse=True)
         # step 0 -> 1 uses the initial state, which is known exactly (not stored).
-        basis0 = rd_source_basis(problem, times[0], dtype)
-        grad = grad + dt * jnp.tensordot(basis0, mask * rd_initial(problem, dtype) * a_1, axes=2)
+        basis0 = problem.source_basis(times[0], dtype)
+        grad = grad + dt * jnp.tensordot(basis0, mask * problem.initial(dtype) * a_1, axes=2)
         return grad, None
 
     loss_fn.defvjp(fwd, bwd)
     return loss_fn
 
 
-def rd_loss_rad(problem: ReactionDiffusion, theta: jax.Array, *, keep: float = 1.0,
+def rd_loss_rad(problem: ReactionDiffusion, theta: Float[Array, "7"], *, keep: float = 1.0,
                 estimator: str = "eq7", key: jax.Array) -> jax.Array:
-    """The reaction-diffusion loss L(theta) (exactly `morphax.physics.rd_loss`) whose gradient
+    """The reaction-diffusion loss L(theta) (exactly `ReactionDiffusion.loss`) whose gradient
     is the RAD estimate of the paper's Eq. 7.
 
     Args:
@@ -134,9 +127,9 @@ def rd_loss_rad(problem: ReactionDiffusion, theta: jax.Array, *, keep: float = 1
         k = `rd_stored_values_per_step(problem, keep)`.
     """
     if estimator not in ESTIMATORS:
-        raise ValueError(f"unknown estimator {estimator!r}; use one of {ESTIMATORS}")
+        raise InputError(f"unknown estimator {estimator!r}; use one of {ESTIMATORS}")
     if not 0.0 < keep <= 1.0:
-        raise ValueError(f"keep fraction must be in (0, 1], got {keep}")
+        raise InputError(f"keep fraction must be in (0, 1], got {keep}")
     loss = cached(problem, ("rad_loss", float(keep), estimator),
                   lambda: _make(problem, float(keep), estimator))
     return loss(theta, key)
@@ -146,20 +139,16 @@ def train_rd_control(problem: ReactionDiffusion, *, keep: float, iterations: int
                      lr: float = 1e-2, estimator: str = "eq7", dtype=jnp.float32,
                      progress: bool = False, key: jax.Array) -> dict:
     """Adam on theta with RAD gradients (the paper's Fig. 6 runs: lr 1e-2, theta from
-    `rd_initial_theta`). The same `key` gives the same initial theta for every keep.
+    `ReactionDiffusion.initial_theta`). The same `key` gives the same initial theta for every keep.
 
     Returns a dict: "loss" (iterations + 1,) the exact loss at each iterate (the forward pass
     is exact), "theta" (7,) the final coefficients, "seconds_per_iteration" (after the
     compiling first call) and "compile_s".
     """
-    import time
-
     import optax
 
-    from morphax.physics import rd_initial_theta
-
     k_init, k_rad = jax.random.split(key)
-    theta = rd_initial_theta(key=k_init, dtype=dtype)
+    theta = ReactionDiffusion.initial_theta(key=k_init, dtype=dtype)
     tx = optax.adam(lr)
     opt_state = tx.init(theta)
 
@@ -172,28 +161,10 @@ def train_rd_control(problem: ReactionDiffusion, *, keep: float, iterations: int
         return optax.apply_updates(theta, updates), opt_state, loss
 
     keys = jax.random.split(k_rad, iterations)
-    t0 = time.perf_counter()
-    theta, opt_state, loss = step(theta, opt_state, keys[0])
-    losses = [loss]
-    compile_s = time.perf_counter() - t0
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    (theta, _), losses, compile_s, per_it = timed_steps(
+        step, (theta, opt_state), keys, desc=f"rd keep={keep}", progress=progress)
 
-        bar = tqdm(total=iterations, desc=f"rd keep={keep}", leave=False)
-    t0 = time.perf_counter()
-    for i in range(1, iterations):
-        theta, opt_state, loss = step(theta, opt_state, keys[i])
-        losses.append(loss)
-        if bar is not None:
-            bar.update(1)
-    jax.block_until_ready(theta)
-    per_it = (time.perf_counter() - t0) / max(iterations - 1, 1)
-    if bar is not None:
-        bar.close()
-    from morphax.physics import rd_loss
-
-    final = jax.jit(lambda t: rd_loss(problem, t))(theta)
+    final = jax.jit(lambda t: problem.loss(t))(theta)
     curve = [float(v) for v in jax.device_get(losses)] + [float(final)]
     return {"loss": curve, "theta": theta, "seconds_per_iteration": per_it,
             "compile_s": compile_s}

@@ -20,14 +20,16 @@ import math
 import jax
 import jax.numpy as jnp
 
+from morphax._core import InputError
+
 MODES = ("same", "per_example", "project")
 
 
 def check_mode(mode: str, keep: float) -> None:
     if mode not in MODES:
-        raise ValueError(f"unknown RAD mode {mode!r}; use one of {', '.join(MODES)}")
+        raise InputError(f"unknown RAD mode {mode!r}; use one of {', '.join(MODES)}")
     if not 0.0 < keep <= 1.0:
-        raise ValueError(f"keep fraction must be in (0, 1], got {keep}")
+        raise InputError(f"keep fraction must be in (0, 1], got {keep}")
 
 
 def num_kept(d: int, keep: float) -> int:

@@ -5,7 +5,6 @@ replacement)."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import equinox as eqx
 import jax
@@ -13,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ._loop import timed_steps
 from ._models import accuracy, nll_loss
 
 
@@ -69,32 +69,9 @@ def train_classifier(model, x_train, y_train, x_test, y_test, *, batch: int, ite
         return optax.apply_updates(params, updates), opt_state, loss
 
     keys = jax.random.split(key, iterations)
-    t0 = time.perf_counter()
-    params, opt_state, loss = step(params, opt_state, keys[0])
-    loss.block_until_ready()
-    compile_s = time.perf_counter() - t0
-    losses = [float(loss)]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=iterations, desc="train", leave=False)
-        bar.update(1)
-    t0 = time.perf_counter()
-    pending = []
-    for i in range(1, iterations):
-        params, opt_state, loss = step(params, opt_state, keys[i])
-        pending.append(loss)
-        if len(pending) == log_every or i == iterations - 1:
-            losses.extend(float(v) for v in jax.device_get(pending))
-            pending = []
-        if bar is not None:
-            bar.update(1)
-    jax.block_until_ready(params)
-    per_it = (time.perf_counter() - t0) / max(iterations - 1, 1)
-    if bar is not None:
-        bar.close()
-    losses = np.asarray(losses)
+    (params, _), losses, compile_s, per_it = timed_steps(
+        step, (params, opt_state), keys, desc="train", progress=progress)
+    losses = np.asarray(jax.device_get(losses))
     curve = [(int(min(i + log_every, iterations)), float(losses[i:i + log_every].mean()))
              for i in range(0, iterations, log_every)]
     trained = eqx.combine(params, static)

@@ -8,6 +8,8 @@ the command line can all depend on it.
 from ._atomic import atomic_path as atomic_path
 from ._atomic import atomic_write_bytes as atomic_write_bytes
 from ._atomic import atomic_write_text as atomic_write_text
+from ._atomic import check_folder as check_folder
+from ._atomic import check_writable as check_writable
 from ._cache import cached as cached
 from ._deprecation import moved_names as moved_names
 from ._errors import ConvergenceError as ConvergenceError

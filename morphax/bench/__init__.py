@@ -19,7 +19,7 @@ import platform
 import sys
 import time
 
-from morphax._core import atomic_write_text
+from morphax._core import InputError, atomic_write_text, check_folder, check_writable
 
 
 def available() -> list[str]:
@@ -55,11 +55,12 @@ def env_info() -> dict:
 def run(args) -> int:
     name = args.name
     if name not in available():
-        print(f"morphax bench: unknown benchmark {name!r}; available: {', '.join(available())}",
-              file=sys.stderr)
-        return 2
-    module = importlib.import_module(f"morphax.bench.{name.replace('-', '_')}")
+        raise InputError(f"unknown benchmark {name!r}; available: {', '.join(available())}")
     out = pathlib.Path(args.out or pathlib.Path("bench-out") / name)
+    check_folder(out)
+    if args.json not in (None, "-"):
+        check_writable(args.json)
+    module = importlib.import_module(f"morphax.bench.{name.replace('-', '_')}")
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result = module.run(quick=args.quick, out=out, progress=not args.quiet)

@@ -31,7 +31,6 @@ STRAIN = 0.1
 
 
 def run(quick: bool, out, progress: bool) -> dict:
-    jax.config.update("jax_enable_x64", True)
     sizes, repeats = (QUICK, 2) if quick else (FULL, 3)
     records = []
     jobs = [(case, size) for case in ("plate", "cube", "poisson") for size in sizes[case]]
@@ -175,19 +174,17 @@ def _jaxfem(problem, case, repeats):
     except Exception as err:  # ImportError, or jax-fem's own import-time failures
         return {"solver": "jax-fem", "skipped": f"jax-fem's solver cannot be imported: "
                 f"{type(err).__name__}: {err}", "u": None}
-    from morphax.physics._jaxfem import run_jaxfem_solver
-
     from ._jaxfem_cases import jaxfem_problem
 
     t = time.perf_counter()
     jf = jaxfem_problem(case, problem, STRAIN)
     setup_time = time.perf_counter() - t
     t = time.perf_counter()
-    u, _, reason = run_jaxfem_solver(jf)
+    u, _, reason = jf.run_jaxfem_solver()
     first = time.perf_counter() - t
     if u is None:
         return {"solver": "jax-fem", "skipped": reason, "u": None}
-    solve_time, (u, _, _) = median_time(lambda: run_jaxfem_solver(jf), repeats)
+    solve_time, (u, _, _) = median_time(jf.run_jaxfem_solver, repeats)
     return {"solver": "jax-fem", "setup_s": setup_time, "compile_s": max(0.0, first - solve_time),
             "solve_s": solve_time, "peak_rss_mb": peak_rss_mb(), "u": u}
 

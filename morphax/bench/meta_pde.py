@@ -53,7 +53,7 @@ def _log(progress, msg):
 def _error(pred, alternatives) -> float:
     """Relative MSE of `pred` against the closest of the equally valid truths (the hyperelastic
     family's truth and its mirror image; a single truth otherwise)."""
-    from morphax.physics import relative_mse
+    from morphax.learners.meta_pde import relative_mse
 
     return min(relative_mse(pred, t) for t in alternatives)
 
@@ -178,9 +178,11 @@ def _baseline(records, family, method, resolution, tasks, xs, truths, solve_at, 
          f"{np.mean(times) * 1e3:.1f} ms")
 
 
-def _poisson(quick, records, summary, progress, ks):
-    from morphax.learners.meta_pde import PoissonFamily
-    from morphax.physics import PoissonFEA, interpolate
+def _poisson(quick, records, progress):
+    """(family, held-out tasks, ground truths, evaluation points); appends the classical
+    baselines' records to `records`."""
+    from morphax.learners.meta_pde import PoissonFamily, PoissonFEA
+    from morphax.physics import interpolate
 
     fam = PoissonFamily()
     tasks = fam.held_out(N_TASKS)
@@ -202,32 +204,33 @@ def _poisson(quick, records, summary, progress, ks):
 
         _baseline(records, "poisson", "fea", size, tasks, xs, truths, solve_at, progress,
                   order=1, n_nodes=fea.n_nodes)
-    _learners(fam, tasks, truths, xs, ks, records, progress)
-    _speedups(records, "poisson", summary)
+    return fam, tasks, truths, xs
 
 
-def _burgers(quick, records, summary, progress, ks):
+def _burgers(quick, records, progress):
+    """(family, held-out tasks, ground truths, evaluation points); appends the classical
+    baselines' records to `records`."""
     from morphax.learners.meta_pde import BurgersFamily
-    from morphax.physics import burgers_fd
 
     fam = BurgersFamily()
     tasks = fam.held_out(N_TASKS)
     xs = [fam.eval_points(t, N_EVAL, seed=i) for i, t in enumerate(tasks)]
     n_gt = 512 if quick else 1024
     t = time.perf_counter()
-    truths = [(burgers_fd(task, n_gt, n_gt)(x),) for task, x in zip(tasks, xs, strict=True)]
+    truths = [(task.solve_fd(n_gt, n_gt)(x),) for task, x in zip(tasks, xs, strict=True)]
     _log(progress, f"burgers ground truth ({n_gt} x {n_gt}) in {time.perf_counter() - t:.1f} s")
     for n in (16, 32, 64, 128, 256):
         def solve_at(task, x, n=n):
-            sol = burgers_fd(task, n, n)
+            sol = task.solve_fd(n, n)
             return sol(x), sol.seconds
 
         _baseline(records, "burgers", "fd", n, tasks, xs, truths, solve_at, progress)
-    _learners(fam, tasks, truths, xs, ks, records, progress)
-    _speedups(records, "burgers", summary)
+    return fam, tasks, truths, xs
 
 
-def _hyperelastic(quick, records, summary, progress, ks):
+def _hyperelastic(quick, records, progress):
+    """(family, held-out tasks, ground truths, evaluation points); appends the classical
+    baselines' records to `records`."""
     from morphax.learners.meta_pde import HyperelasticFamily, HyperFEA, mirror_points
     from morphax.physics import interpolate
 
@@ -256,23 +259,20 @@ def _hyperelastic(quick, records, summary, progress, ks):
 
         _baseline(records, "hyperelastic", "fea", size, tasks, xs, truths, solve_at, progress,
                   order=1)
-    _learners(fam, tasks, truths, xs, ks, records, progress)
-    _speedups(records, "hyperelastic", summary)
+    return fam, tasks, truths, xs
 
 
 def run(quick: bool, out: pathlib.Path, progress: bool) -> dict:
     records: list[dict] = []
     summary: dict = {}
     ks = [0, 1, 2, 5, 10, 20, 50] if quick else [0, 1, 2, 5, 10, 20, 50, 100, 200]
-    t = time.perf_counter()
-    _poisson(quick, records, summary, progress, ks)
-    summary["poisson_seconds"] = time.perf_counter() - t
-    t = time.perf_counter()
-    _burgers(quick, records, summary, progress, ks)
-    summary["burgers_seconds"] = time.perf_counter() - t
-    t = time.perf_counter()
-    _hyperelastic(quick, records, summary, progress, ks)
-    summary["hyperelastic_seconds"] = time.perf_counter() - t
+    for name, family in (("poisson", _poisson), ("burgers", _burgers),
+                         ("hyperelastic", _hyperelastic)):
+        t = time.perf_counter()
+        fam, tasks, truths, xs = family(quick, records, progress)
+        _learners(fam, tasks, truths, xs, ks, records, progress)
+        _speedups(records, name, summary)
+        summary[f"{name}_seconds"] = time.perf_counter() - t
     summary["note"] = ("times on a shared machine are noisy; FEA times are Newton solves on "
                        "compiled kernels, meshing untimed")
     return {"records": records, "summary": summary}

@@ -22,7 +22,6 @@ def _sizes(quick):
 
 
 def run(quick: bool, out, progress: bool) -> dict:
-    jax.config.update("jax_enable_x64", True)
     from tqdm import tqdm
 
     from morphax.learners.nma import (
@@ -47,9 +46,9 @@ def run(quick: bool, out, progress: bool) -> dict:
             systems[task] = NMASystem(cfg)
             setup = time.perf_counter() - t0
             sysm = systems[task]
-            model = sysm.init_model(cfg, key=jax.random.PRNGKey(seed))
+            model = sysm.init_model(cfg, key=jax.random.key(seed))
             target = jax.tree_util.tree_map(lambda v: v[0], heldout_targets(sysm, 1))
-            g = gradient_check(sysm, model, target, key=jax.random.PRNGKey(1))
+            g = gradient_check(sysm, model, target, key=jax.random.key(1))
             checks.append({"task": task, "kind": "check", "grad_rel_err_net": g["net"],
                            "grad_rel_err_radii": g["radii"],
                            "equilibrium_residual": equilibrium_residual(sysm, model, target),

@@ -223,12 +223,12 @@ def _pde_runs(quick, progress):
         saved_residuals,
         train_rd_control,
     )
-    from morphax.physics import ReactionDiffusion, rd_initial_theta
+    from morphax.physics import ReactionDiffusion
 
     horizon, its = (0.5, 150) if quick else (2.0, 800)
     problem = ReactionDiffusion(horizon=horizon)
     paper = ReactionDiffusion()
-    theta = rd_initial_theta(key=jax.random.key(0), dtype=jnp.float32)
+    theta = ReactionDiffusion.initial_theta(key=jax.random.key(0), dtype=jnp.float32)
     records = []
     for keep in (1.0, 0.1, 0.01, 0.001):
         stored = {}

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from morphax import InputError
 from morphax.learners.meta_pde import (
     Adapter,
     BurgersFamily,
@@ -74,7 +75,7 @@ def test_rate_parametrizations_take_the_same_first_steps():
     for a, b in zip(jax.tree_util.tree_leaves(steps["softplus"]),
                     jax.tree_util.tree_leaves(steps["exp"]), strict=True):
         assert np.allclose(a, b, rtol=1e-10, atol=1e-14)
-    with pytest.raises(ValueError, match="rates"):
+    with pytest.raises(InputError, match="rates"):
         new_init(fam, "maml", key=jax.random.key(0), rates="linear")
 
 
@@ -133,6 +134,6 @@ def test_meta_training_resumes_deterministically(tmp_path):
 
 
 def test_pretrain_overrides_rates_only_for_maml(tmp_path):
-    with pytest.raises(ValueError, match="MAML"):
+    with pytest.raises(InputError, match="MAML"):
         pretrain("poisson", "leap", rates="exp", out=tmp_path)
     assert not list(tmp_path.iterdir())

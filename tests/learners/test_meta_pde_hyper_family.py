@@ -10,12 +10,14 @@ from morphax.learners.meta_pde import (
     HyperelasticFamily,
     HyperFEA,
     HyperTask,
+    meta_neo_hookean_density,
     mirror_min_error,
     mirror_points,
+    relative_mse,
     sample_hyper_tasks,
 )
 from morphax.learners.meta_pde._hyper_family import max_scale
-from morphax.physics import interpolate, meta_neo_hookean_density, relative_mse
+from morphax.physics import interpolate
 
 
 def test_tasks_reject_thin_ligaments():

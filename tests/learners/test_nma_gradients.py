@@ -33,13 +33,13 @@ def _first(batch):
 
 def test_gradient_matches_finite_differences(translation):
     cfg, system = translation
-    model = system.init_model(cfg, key=jax.random.PRNGKey(3))
+    model = system.init_model(cfg, key=jax.random.key(3))
     # a non-circular, asymmetric geometry so that every radius matters
-    radii = model.geometry["radii"] + 0.05 * jax.random.normal(jax.random.PRNGKey(4),
+    radii = model.geometry["radii"] + 0.05 * jax.random.normal(jax.random.key(4),
                                                                model.geometry["radii"].shape)
     model = eqx.tree_at(lambda m: m.geometry, model, {**model.geometry, "radii": radii})
     target = _first(heldout_targets(system, 1))
-    g = gradient_check(system, model, target, key=jax.random.PRNGKey(5))
+    g = gradient_check(system, model, target, key=jax.random.key(5))
     assert abs(g["ad"]["net"]) > 1e-6 and abs(g["ad"]["radii"]) > 1e-6
     assert g["net"] < 1e-5, g
     assert g["radii"] < 1e-5, g

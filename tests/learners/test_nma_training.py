@@ -1,10 +1,14 @@
-"""NMA training: loss decreases, resume equals an uninterrupted run, every task trains."""
+"""NMA training: loss decreases, resume equals an uninterrupted run, every task trains; the
+run folder; damaged checkpoints, divergence and failed batches."""
+
+import logging
 
 import jax
 import numpy as np
 import pytest
 
-from morphax.learners.nma import NMASystem, Trainer, evaluate, preset, train
+from morphax import SolverError
+from morphax.learners.nma import NMASystem, Trainer, evaluate, preset, train, write_outputs
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +74,59 @@ def test_every_task_reduces_its_loss(task):
 
 def test_evaluate_reports_errors(system):
     cfg = preset("translation")
-    model = system.init_model(cfg, key=jax.random.PRNGKey(0))
+    model = system.init_model(cfg, key=jax.random.key(0))
     ev = evaluate(system, model, n=3)
     assert len(ev["errors"]) == 3 and ev["failed"] == 0 and ev["error"] > 0
+
+
+def test_write_outputs_leaves_the_part_to_fabrication(system, tmp_path):
+    cfg = preset("translation", iterations=0, n_eval=2)
+    trainer = train(cfg, system=system)
+    m = write_outputs(trainer, tmp_path, n_pictures=1)
+    assert (tmp_path / "design.json").exists() and (tmp_path / "metrics.json").exists()
+    assert not (tmp_path / "part.stl").exists() and "part" not in m
+    with pytest.warns(DeprecationWarning, match="export_part"):
+        write_outputs(trainer, tmp_path / "old", n_pictures=1, part=False)
+
+
+def test_checkpoints_keep_the_previous_one_and_a_damaged_one_is_skipped(system, tmp_path, caplog):
+    cfg = preset("translation", iterations=4, batch=1, n_eval=1, eval_every=100,
+                 checkpoint_every=2)
+    full = train(cfg, system=system, out=tmp_path)
+    folder = tmp_path / "checkpoint"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "latest.json", "state-0000002.eqx", "state-0000002.json", "state-0000004.eqx",
+        "state-0000004.json"]
+    state = folder / "state-0000004.eqx"
+    state.write_bytes(state.read_bytes()[:100])          # a truncated newest state
+    (folder / "latest.json").write_text('{"file": "st')  # and a truncated latest.json
+    resumed = Trainer(cfg, system=system, out=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="morphax.learners.nma"):
+        assert resumed.load_checkpoint()
+    assert resumed.state.iteration == 2
+    assert "state-0000004.eqx" in caplog.text and "damaged" in caplog.text
+    resumed.run()   # continues from iteration 2 to the same model, bit for bit
+    for a, b in zip(jax.tree_util.tree_leaves(full.state.model),
+                    jax.tree_util.tree_leaves(resumed.state.model), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_non_finite_parameters_stop_the_run_and_keep_the_last_good_state(system):
+    trainer = Trainer(preset("translation", batch=1, n_eval=1), system=system)
+    before = jax.tree_util.tree_leaves(trainer.state.model)
+    trainer._step = lambda model, opt, grads: (jax.tree_util.tree_map(lambda x: x * np.nan, model),
+                                               opt)
+    with pytest.raises(SolverError, match="non-finite.*lower lr"):
+        trainer.step()
+    assert trainer.state.iteration == 0
+    for a, b in zip(before, jax.tree_util.tree_leaves(trainer.state.model), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_batch_whose_every_solve_fails_stops_the_run(system, monkeypatch, tmp_path):
+    cfg = preset("translation", iterations=3, batch=2, n_eval=1, checkpoint_every=1)
+    monkeypatch.setattr(system, "sample_grad", lambda model, target: None)
+    trainer = Trainer(cfg, system=system, out=tmp_path)
+    with pytest.raises(SolverError, match="every equilibrium solve of iteration 0 failed"):
+        trainer.run()
+    assert not (tmp_path / "checkpoint").exists()

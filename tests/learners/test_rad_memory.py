@@ -24,7 +24,7 @@ from morphax.learners.rad import (
     saved_residuals,
     table1_memory_bytes,
 )
-from morphax.physics import ReactionDiffusion, rd_initial_theta
+from morphax.physics import ReactionDiffusion
 
 F32 = jnp.float32
 #: Table 1, "Fully connected" row (MB, batch 150, including weights).
@@ -97,7 +97,7 @@ def test_relu_mask_is_stored_as_bits():
 
 def test_pde_backward_stores_t_times_k_floats():
     p = ReactionDiffusion(horizon=0.05)  # 205 steps
-    theta = rd_initial_theta(key=jax.random.key(0), dtype=F32)
+    theta = ReactionDiffusion.initial_theta(key=jax.random.key(0), dtype=F32)
     stored = {}
     for keep in (1.0, 0.1, 0.01, 0.001):
         report = saved_residuals(

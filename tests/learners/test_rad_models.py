@@ -79,9 +79,9 @@ def test_keep_one_gradients_equal_plain_autodiff_and_forward_is_exact(kind):
 
 def test_bad_mode_or_keep_raise():
     x = jnp.ones((2, 4))
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(InputError, match="mode"):
         rad_dense(x, jnp.ones((4, 3)), keep=0.5, mode="nope", key=jax.random.key(0))
-    with pytest.raises(ValueError, match="keep"):
+    with pytest.raises(InputError, match="keep"):
         rad_dense(x, jnp.ones((4, 3)), keep=0.0, key=jax.random.key(0))
 
 

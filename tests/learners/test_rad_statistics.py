@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from morphax.learners.rad import RadMLP, nll_loss, rad_conv2d, rad_dense, rd_loss_rad, sample
-from morphax.physics import ReactionDiffusion, rd_initial_theta, rd_loss
+from morphax.physics import ReactionDiffusion
 
 F64 = jnp.float64
 NS = (16, 64, 256, 1024, 4096)
@@ -187,8 +187,8 @@ def test_conv_gradient_is_unbiased():
 
 def _pde_estimates(keep, estimator, n, horizon=0.005):
     p = ReactionDiffusion(horizon=horizon)
-    theta = rd_initial_theta(key=jax.random.key(1), dtype=F64)
-    exact = jax.grad(lambda t: rd_loss(p, t))(theta)
+    theta = ReactionDiffusion.initial_theta(key=jax.random.key(1), dtype=F64)
+    exact = jax.grad(lambda t: p.loss(t))(theta)
     f = jax.jit(jax.vmap(jax.grad(lambda t, k: rd_loss_rad(p, t, keep=keep, estimator=estimator,
                                                           key=k)), (None, 0)))
     return np.asarray(f(theta, jax.random.split(jax.random.key(9), n))), np.asarray(exact)

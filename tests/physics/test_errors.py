@@ -73,7 +73,7 @@ def test_parameter_shape_and_dtype_mismatches():
         mp.solve(problem, {**p, "points": jnp.asarray(p["points"], dtype=jnp.int32)})
     with pytest.raises(mp.InputError, match="does not match"):
         mp.solve(problem, {"points": p["points"]})
-    with pytest.raises(mp.InputError, match="mu must be positive"):
+    with pytest.raises(mp.InputError, match="mu must be a finite positive number"):
         mp.solve(problem, {**p, "material": {**p["material"], "mu": jnp.asarray(-1.0)}})
 
 
@@ -99,3 +99,27 @@ def test_mesh_construction_errors():
         mp.Mesh(np.zeros((3, 2)), np.array([[0.0, 1.0, 2.0]]), "tri3")
     with pytest.raises(mp.MeshError, match="3-D points"):
         mp.Mesh(np.zeros((4, 2)), np.array([[0, 1, 2, 3]]), "tet4")
+
+
+def test_non_finite_inputs_and_young_poisson_are_named():
+    mesh = mp.rectangle(2, 2)
+    model = mp.LinearElasticity()
+    cases = [
+        (lambda: mp.Problem(mesh, model, dirichlet=[mp.Dirichlet("left", float("nan"))]),
+         "Dirichlet value on 'left' must be finite"),
+        (lambda: mp.Problem(mesh, model, tractions=[mp.Traction("right", [float("inf"), 0.0])]),
+         "traction on 'right' must be finite"),
+        (lambda: mp.Problem(mesh, model, pressures=[mp.Pressure("right", float("nan"))]),
+         "pressure on 'right' must be finite"),
+        (lambda: mp.Problem(mesh, mp.Poisson(), source=float("inf")), "source must be finite"),
+        (lambda: mp.Problem(mesh.with_points(np.where(np.arange(mesh.n_nodes)[:, None] == 3,
+                                                      np.inf, np.asarray(mesh.points))), model),
+         r"non-finite \(NaN or inf\) coordinates: node 3"),
+        (lambda: mp.NeoHookean.from_young(1.0, 0.5), r"nu = 0.5 is the incompressible.*0.49"),
+        (lambda: mp.NeoHookean.from_young(1.0, -1.0), r"nu must lie in \(-1, 0.5\)"),
+        (lambda: mp.NeoHookean.from_young(-2.0, 0.3), "Young's modulus E must be a finite positive"),
+        (lambda: model.check_params({"E": float("inf"), "nu": 0.3}), "Young's modulus E"),
+    ]
+    for make, message in cases:
+        with pytest.raises(mp.InputError, match=message):
+            make()

