@@ -2,6 +2,6 @@
 
 import sys
 
-from morphax.bench import main
+from morphax.cli import main
 
-sys.exit(main(["fea", *sys.argv[1:]]))
+sys.exit(main(["bench", "fea", *sys.argv[1:]]))

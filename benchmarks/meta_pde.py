@@ -3,7 +3,7 @@
 
 import sys
 
-from morphax.bench import main
+from morphax.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["meta-pde", *sys.argv[1:]]))
+    sys.exit(main(["bench", "meta-pde", *sys.argv[1:]]))

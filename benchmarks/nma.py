@@ -2,6 +2,6 @@
 
 import sys
 
-from morphax.bench import main
+from morphax.cli import main
 
-sys.exit(main(["nma", *sys.argv[1:]]))
+sys.exit(main(["bench", "nma", *sys.argv[1:]]))

@@ -1,5 +1,5 @@
 import sys
 
-import morphax.bench
+from morphax.cli import main
 
-sys.exit(morphax.bench.main(["rad", *sys.argv[1:]]))
+sys.exit(main(["bench", "rad", *sys.argv[1:]]))

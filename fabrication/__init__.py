@@ -7,6 +7,7 @@ from ._export import FORMATS as FORMATS
 from ._export import design_section as design_section
 from ._export import export_part as export_part
 from ._export import load_result as load_result
+from ._export import report_paths as report_paths
 from ._export import save_result as save_result
 from ._formats import read_3mf as read_3mf
 from ._formats import read_stl as read_stl

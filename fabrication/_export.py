@@ -19,6 +19,7 @@ from ._report import PrintReport, draw_report, make_report, material_density
 from ._solid import FabricationError, Section, check_solid, extrude, polygon_area, section_from_mesh
 
 FORMATS = {".stl": "stl", ".3mf": "3mf", ".step": "step", ".stp": "step"}
+"""Part file suffix -> format written by `export_part`."""
 
 
 def design_section(design: CellularSolid, *, segments: int = 128,
@@ -49,12 +50,12 @@ def export_part(path, *, design: CellularSolid | None = None, thickness: float,
     `displacement` (n, 2) (and optionally `design` to check they match). Every solid is checked
     (watertight, consistent winding, volume = area x thickness to 1e-6) before the file is
     atomically put in place; FabricationError says why a part was refused. With report=True the
-    report is also written beside the part as <stem>.report.json and <stem>.report.png.
+    report is also written beside the part as <part name>.report.json and .report.png (e.g.
+    part.stl.report.json), so parts of one design in several formats keep their own reports.
     """
     fmt = _format(path)
     path = pathlib.Path(path)
-    reports = (path.with_name(path.stem + ".report.json"),
-               path.with_name(path.stem + ".report.png")) if report else ()
+    reports = report_paths(path) if report else ()
     _check_options(thickness, segments, material, nozzle_width)
     check_writable(path, *reports)
     deformed = displacement is not None
@@ -141,6 +142,12 @@ def _write_step(gmsh, faces, path, thickness, reference_area=None) -> dict:
         with _quiet_stdout():  # OpenCASCADE prints transfer statistics on stdout
             gmsh.write(str(tmp))
         return step_check(gmsh, tmp, area * float(thickness))
+
+
+def report_paths(path) -> tuple[pathlib.Path, pathlib.Path]:
+    """The print report files of a part: <part file name>.report.json and .report.png."""
+    path = pathlib.Path(path)
+    return path.with_name(path.name + ".report.json"), path.with_name(path.name + ".report.png")
 
 
 @contextlib.contextmanager

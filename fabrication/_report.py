@@ -12,8 +12,8 @@ from morphax._core import InputError, atomic_write_text, new_figure, save_figure
 
 from ._solid import Section, polygon_area
 
-#: densities in g/cm^3 of common printing materials (TPU as in the issue: 1.2 g/cm^3)
 MATERIALS = {"TPU": 1.2, "PLA": 1.24, "PETG": 1.27, "ABS": 1.04, "ASA": 1.07, "resin": 1.12}
+"""Densities in g/cm^3 of common printing materials (TPU: 1.2 g/cm^3)."""
 
 
 def material_density(material) -> tuple[str, float]:

@@ -2,7 +2,9 @@
 
 Cellular solids (`CellularSolid`): a grid of porous, solid and empty cells whose pores are
 smooth curves through radii at evenly spaced angles; `morphable_mesh(design)` meshes it once
-with gmsh and gives node coordinates as a smooth JAX function of the radii. Also the Meta-PDE
+with gmsh and gives node coordinates as a smooth JAX function of the radii and of the
+lattice-node offsets. `print_check` / `PrintPenalty`: per-pore printability (necks, bends,
+walls) for a nozzle printer. Also the Meta-PDE
 domains: `StarDomain` and `pore_lattice`.
 """
 
@@ -33,6 +35,15 @@ from ._morph import MorphableMesh as MorphableMesh
 from ._morph import MorphCheck as MorphCheck
 from ._morph import morphable_mesh as morphable_mesh
 from ._morph import triangle_angles as triangle_angles
+from ._printability import PoreCheck as PoreCheck
+from ._printability import PrintPenalty as PrintPenalty
+from ._printability import PrintRules as PrintRules
+from ._printability import bend_radii as bend_radii
+from ._printability import curve_neck as curve_neck
+from ._printability import print_check as print_check
+from ._printability import smooth_pores as smooth_pores
 from ._star import StarDomain as StarDomain
+from ._warp import corner_jacobians as corner_jacobians
+from ._warp import warp_points as warp_points
 
 __getattr__ = _moved_names("morphax.geometry", {"gmsh_session": "morphax._core.gmsh_session"})

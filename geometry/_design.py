@@ -29,6 +29,7 @@ from morphax._core import DataError, InputError, atomic_write_text
 from ._constraints import Constraints, DesignError
 from ._fourier import bertoldi_radii, interpolation_matrix, mean_square, sample_angles
 from ._manufacture import validate_design
+from ._warp import warp_points
 
 FORMAT = "morphax.cellular-solid"
 VERSION = 1
@@ -69,6 +70,8 @@ class CellularSolid:
     large_pores: LargePore blocks; their cells are "L" in the grid.
     constraints: manufacturing bounds, checked at construction (DesignError names the cell).
     forms: per porous cell None or ("bertoldi", r0, c1, c2), kept for the JSON file.
+    offsets: (rows + 1, cols + 1, 2) lattice-node offsets in mm (default zeros): the grid is
+    warped piecewise-bilinearly (`morphax.geometry.warp_points`), pores and cell sides with it.
     """
 
     grid: tuple[str, ...]
@@ -78,6 +81,7 @@ class CellularSolid:
     constraints: Constraints = Constraints()
     forms: tuple = ()
     name: str = ""
+    offsets: np.ndarray | None = None
     check: dataclasses.InitVar[bool] = True
 
     def __post_init__(self, check):
@@ -111,6 +115,14 @@ class CellularSolid:
             raise DesignError(f"forms must have one entry per porous cell ({n_p})", None, "grid")
         object.__setattr__(self, "forms", tuple(None if f is None else tuple(f) for f in forms))
         object.__setattr__(self, "large_pores", tuple(self.large_pores))
+        shape = (len(grid) + 1, len(grid[0]) + 1, 2)
+        offsets = np.zeros(shape) if self.offsets is None else np.array(self.offsets, dtype=float)
+        if offsets.shape != shape or not np.all(np.isfinite(offsets)):
+            raise DesignError(f"offsets must be finite lattice-node offsets (mm) of shape "
+                              f"(rows + 1, cols + 1, 2) = {shape}, got shape {offsets.shape}",
+                              None, "grid")
+        offsets.setflags(write=False)
+        object.__setattr__(self, "offsets", offsets)
         self._check_blocks()
         if check:
             validate_design(self)
@@ -162,6 +174,16 @@ class CellularSolid:
     def cell_center(self, row: int, col: int) -> np.ndarray:
         return np.array([(col + 0.5) * self.cell_size, (row + 0.5) * self.cell_size])
 
+    @property
+    def warped(self) -> bool:
+        """Whether any lattice node is offset."""
+        return bool(np.any(self.offsets != 0.0))
+
+    def warp(self, points) -> np.ndarray:
+        """Reference-grid points (n, 2) mm mapped by the lattice-node offsets (NumPy)."""
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        return warp_points(pts, self.offsets, self.cell_size, np) if self.warped else pts
+
     def material(self, row: int, col: int) -> bool:
         return self.kind(row, col) != "empty"
 
@@ -202,16 +224,20 @@ class CellularSolid:
         return out
 
     def pore_polygon(self, name: str, n: int = 256) -> np.ndarray:
-        """(n, 2) points on the pore boundary at angles 2 pi k / n (counter-clockwise)."""
+        """(n, 2) points on the pore boundary at angles 2 pi k / n (counter-clockwise), warped
+        by the lattice-node offsets."""
         for pname, c, h, r in self.pores():
             if pname == name:
                 th = sample_angles(n)
                 rho = h * (interpolation_matrix(th, len(r)) @ r)
-                return c + rho[:, None] * np.stack([np.cos(th), np.sin(th)], axis=1)
+                return self.warp(c + rho[:, None] * np.stack([np.cos(th), np.sin(th)], axis=1))
         raise InputError(f"the design has no pore {name!r}")
 
     def pore_areas(self) -> dict[str, float]:
-        """Exact area (mm^2) enclosed by each pore curve (Parseval on the interpolant)."""
+        """Area (mm^2) enclosed by each pore curve: exact (Parseval on the interpolant), or of
+        the 4096-gon through the warped curve when lattice nodes are offset."""
+        if self.warped:
+            return {name: _shoelace(self.pore_polygon(name, 4096)) for name, *_ in self.pores()}
         return {name: float(math.pi * h * h * mean_square(r))
                 for name, _, h, r in self.pores()}
 
@@ -225,18 +251,27 @@ class CellularSolid:
 
     def material_area(self) -> float:
         """Area (mm^2) of material: non-empty cells minus pores (exact pore curves)."""
-        n_cells = int(np.sum(self._kinds != "."))
-        return n_cells * self.cell_size ** 2 - sum(self.pore_areas().values())
+        if not self.warped:
+            n_cells = int(np.sum(self._kinds != "."))
+            return n_cells * self.cell_size ** 2 - sum(self.pore_areas().values())
+        s, cells = self.cell_size, 0.0
+        for i, j in zip(*np.nonzero(self._kinds != "."), strict=True):
+            quad = np.array([[j, i], [j + 1, i], [j + 1, i + 1], [j, i + 1]], dtype=float) * s
+            cells += _shoelace(self.warp(quad))
+        return cells - sum(self.pore_areas().values())
 
     # ----- parameters ----------------------------------------------------------------------
     def params(self) -> dict:
         """The shape parameters as a JAX pytree: {"radii": (n_porous, N), "large": tuple of
-        (N_k,) arrays}. `MorphableMesh.points(params)` is differentiable in them."""
+        (N_k,) arrays, "offsets": (rows + 1, cols + 1, 2) mm}. `MorphableMesh.points(params)`
+        is differentiable in them."""
         return {"radii": jnp.asarray(self.radii),
-                "large": tuple(jnp.asarray(lp.radii) for lp in self.large_pores)}
+                "large": tuple(jnp.asarray(lp.radii) for lp in self.large_pores),
+                "offsets": jnp.asarray(self.offsets)}
 
     def with_params(self, params, *, check: bool = True) -> CellularSolid:
-        """A copy with new (concrete) radii; DesignError if it violates the bounds."""
+        """A copy with new (concrete) radii (and lattice-node offsets when params has
+        "offsets"); DesignError if it violates the bounds."""
         radii = np.asarray(params["radii"], dtype=float)
         large = params.get("large", ())
         if len(large) != len(self.large_pores):
@@ -244,7 +279,10 @@ class CellularSolid:
                              f"{len(self.large_pores)} large pores")
         lps = tuple(dataclasses.replace(lp, radii=tuple(np.asarray(r, dtype=float).tolist()))
                     for lp, r in zip(self.large_pores, large, strict=True))
-        return dataclasses.replace(self, radii=radii, large_pores=lps, forms=(), check=check)
+        offsets = np.asarray(params["offsets"], dtype=float) if "offsets" in params else \
+            self.offsets
+        return dataclasses.replace(self, radii=radii, large_pores=lps, forms=(), offsets=offsets,
+                                   check=check)
 
     def with_constraints(self, constraints: Constraints) -> CellularSolid:
         return dataclasses.replace(self, constraints=constraints, check=True)
@@ -341,7 +379,10 @@ class CellularSolid:
                 "n_angles": self.n_angles, "pores": pores,
                 "large_pores": [{"cell": [lp.row, lp.col], "size": lp.size,
                                  "radii": list(lp.radii)} for lp in self.large_pores],
-                "constraints": dataclasses.asdict(self.constraints)}
+                "constraints": dataclasses.asdict(self.constraints),
+                **({"offsets": self.offsets.tolist(),
+                    "offsets_note": "lattice-node offsets (mm), [row of nodes from the bottom]"
+                                    "[column][x, y]"} if self.warped else {})}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
@@ -411,8 +452,18 @@ class CellularSolid:
             raise DataError(f"{key.source}: unknown constraints {unknown}; use min_ligament, r_min, "
                             "r_max")
         constraints = Constraints(**{k: key.number(v, f"constraints.{k}") for k, v in bounds.items()})
+        offsets = None
+        if "offsets" in data:
+            rows = key.list("offsets")
+            offsets = [[key.numbers(xy, f"offsets[{a}][{b}]") for b, xy in
+                        enumerate(key.table_list(row, f"offsets[{a}]"))]
+                       for a, row in enumerate(rows)]
+            shape = (len(grid) + 1, len(grid[0]) + 1, 2)
+            if len(offsets) != shape[0] or any(len(row) != shape[1] for row in offsets) or \
+                    any(len(xy) != 2 for row in offsets for xy in row):
+                key.fail("offsets", f"a nested list of shape {list(shape)}", "...")
         return cls(grid, cell_size, radii, tuple(large), constraints, forms,
-                   name=key.text(data.get("name", ""), "name"), check=check)
+                   name=key.text(data.get("name", ""), "name"), offsets=offsets, check=check)
 
     @classmethod
     def from_json(cls, text: str, *, check: bool = True, source: str = "the design") -> CellularSolid:
@@ -474,6 +525,9 @@ class _Keys:
         value = self.data.get(where, default) if default is not None else self.get(where)
         return value if isinstance(value, list) else self.fail(where, "a list", value)
 
+    def table_list(self, value, where: str) -> list:
+        return value if isinstance(value, list) else self.fail(where, "a list", value)
+
     def table(self, value, where: str) -> dict:
         return value if isinstance(value, dict) else self.fail(where, "a table {...}", value)
 
@@ -505,6 +559,12 @@ class _Keys:
         form = self.table(pore["form"], f"{where}.form")
         kind = self.text(form.get("kind"), f"{where}.form.kind")
         return (kind, *(self.number(form.get(k), f"{where}.form.{k}") for k in ("r0", "c1", "c2")))
+
+
+def _shoelace(xy: np.ndarray) -> float:
+    """|area| (mm^2) of a closed polygon (k, 2)."""
+    x, y = xy[:, 0], xy[:, 1]
+    return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def pore_lattice(n: int, radii) -> CellularSolid:

@@ -1,4 +1,4 @@
-"""Writing meshes (gmsh .msh with named physical groups, or .vtu) and PNG previews."""
+"""Writing meshes with their named groups and PNG previews of the groups."""
 
 from __future__ import annotations
 
@@ -6,68 +6,16 @@ import pathlib
 
 import numpy as np
 
-from morphax._core import InputError, atomic_path, new_figure, save_figure
-from morphax.physics import Mesh, write_vtu
-
-_LINE = {"tri3": "line", "tri6": "line3"}
+from morphax._core import new_figure, save_figure
+from morphax.physics import Mesh, write_mesh
 
 
 def write_mesh_groups(path, mesh: Mesh) -> pathlib.Path:
-    """Write a 2-D triangle mesh with its named groups, atomically; returns the path.
-    `morphax.physics.read_mesh` reads the groups back. .msh (gmsh 2.2 ASCII): each triangle once, in a
-    physical group per region (cell_<i>_<j>, block_<k>, or "domain"), one line group per facet
-    set (the unions left/right/bottom/top/pores are written as their parts) and one point
-    group per node-only set, named as in the mesh. .vtu: the triangles with cell data
-    "region" (0 porous, 1 solid, 2 large)."""
-    import meshio
-
-    path = pathlib.Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".msh", ".vtu"):
-        raise InputError(f"cannot write a mesh as {suffix or 'a file without suffix'}; use "
-                         ".msh or .vtu")
-    pts = np.asarray(mesh.points, dtype=float)
-    pts3 = np.column_stack([pts, np.zeros(len(pts))])
-    tri_type = mesh.element.meshio_name
-    cells = np.asarray(mesh.cells)
-    if suffix == ".vtu":
-        region = np.full(len(cells), -1, np.int64)
-        for k, name in enumerate(("porous", "solid", "large")):
-            region[mesh.cell_sets.get(name, np.zeros(0, np.int64))] = k
-        return write_vtu(path, mesh, cell_data={"region": region})
-    blocks, phys, field = [], [], {}
-    tag = 0
-
-    def add(kind, data, name, dim):
-        nonlocal tag
-        tag += 1
-        blocks.append((kind, np.asarray(data)))
-        phys.append(np.full(len(data), tag, np.int64))
-        field[name] = np.array([tag, dim])
-
-    regions = {k: v for k, v in mesh.cell_sets.items() if k.startswith(("cell_", "block_"))}
-    covered = np.zeros(len(cells), bool)
-    for name, ids in sorted(regions.items()):
-        add(tri_type, cells[ids], name, 2)
-        covered[ids] = True
-    if not covered.all():
-        add(tri_type, cells[~covered], "domain", 2)
-    unions = {"left", "right", "bottom", "top", "pores"}
-    for name, facets in sorted(mesh.facet_sets.items()):
-        prefix = ("pore_", "large_pore_") if name == "pores" else (name + "_",)
-        parts = [k for k in mesh.facet_sets if k.startswith(prefix)]
-        if name in unions and parts:
-            continue  # written as its parts (left_0, left_1, ... / pore_<i>_<j>)
-        add(_LINE[mesh.cell_type], facets, name, 1)
-    for name, nodes in sorted(mesh.node_sets.items()):
-        if name not in mesh.facet_sets:
-            add("vertex", np.asarray(nodes).reshape(-1, 1), name, 0)
-    out = meshio.Mesh(pts3, blocks, cell_data={"gmsh:physical": phys,
-                                               "gmsh:geometrical": phys},
-                      field_data=field)
-    with atomic_path(path) as tmp:
-        meshio.write(tmp, out, file_format="gmsh22", binary=False)
-    return path
+    """Write a mesh with every named group (the unions left/right/bottom/top/pores, their
+    parts, cell regions and single nodes), atomically; returns the path. The same as
+    `morphax.physics.write_mesh` (.msh, .vtu, .xdmf, .vtk), which says how groups are stored;
+    `morphax.physics.read_mesh` reads them back."""
+    return write_mesh(path, mesh)
 
 
 def plot_mesh_groups(path, mesh: Mesh, *, title: str = "") -> pathlib.Path:

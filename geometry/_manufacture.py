@@ -16,8 +16,11 @@ from scipy.spatial import cKDTree
 
 from ._constraints import Constraints, DesignError
 from ._fourier import interpolation_matrix, sample_angles
+from ._warp import corner_jacobians
 
 _DENSE = 256   # angles at which pore curves are sampled for the bound checks
+#: the smallest corner Jacobian (in s^2) a cell warped by lattice-node offsets may keep
+MIN_CELL_JACOBIAN = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,8 +47,9 @@ def _pore_blocks(design):
     return out
 
 
-def free_segments(design) -> np.ndarray:
-    """(f, 2, 2) cell sides between material and empty space or the outside (mm)."""
+def free_segments(design, *, warped: bool = True) -> np.ndarray:
+    """(f, 2, 2) cell sides between material and empty space or the outside (mm), moved with
+    the lattice-node offsets (warped=False: in the square reference grid)."""
     s = design.cell_size
     segs = []
     for i in range(design.rows):
@@ -61,7 +65,10 @@ def free_segments(design) -> np.ndarray:
                 segs.append([[x0, y0], [x0, y1]])
             if not design.material(i, j + 1):
                 segs.append([[x1, y0], [x1, y1]])
-    return np.asarray(segs, dtype=float).reshape(-1, 2, 2)
+    segs = np.asarray(segs, dtype=float).reshape(-1, 2, 2)
+    if warped and segs.size and design.warped:
+        segs = design.warp(segs.reshape(-1, 2)).reshape(-1, 2, 2)
+    return segs
 
 
 def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray):
@@ -149,6 +156,13 @@ def validate_design(design, constraints: Constraints | None = None) -> None:
                               f"[{cons.r_min}, {cons.r_max}]; use morphax.geometry.project_params"
                               " or relax Constraints(r_min=..., r_max=...)", cell,
                               "radius bounds")
+    if design.warped:
+        det = corner_jacobians(design.offsets, design.cell_size, np).min(axis=-1)
+        i, j = np.unravel_index(np.argmin(det), det.shape)
+        if det[i, j] < MIN_CELL_JACOBIAN:
+            raise DesignError(f"the lattice-node offsets fold cell {(int(i), int(j))}: its corner "
+                              f"Jacobian is {det[i, j]:.3g} s^2 (bound {MIN_CELL_JACOBIAN}); move "
+                              "its corners less", (int(i), int(j)), "offsets")
     for i in range(design.rows + 1):
         for j in range(design.cols + 1):
             m = [design.material(i - 1, j - 1), design.material(i - 1, j),
@@ -175,10 +189,12 @@ def validate_design(design, constraints: Constraints | None = None) -> None:
 def radius_caps(design, constraints: Constraints | None = None):
     """Per pore (lo, hi) bounds on r(theta) that guarantee the radius bounds *and* the
     ligament bound: a pore within r <= 1 - a / h keeps a >= w / 2 from its cell sides (w next
-    to free boundary), so neighbouring walls are >= w. Returns (lo (n_pores,), hi (n_pores,))
+    to free boundary), so neighbouring walls are >= w (in the square reference grid: lattice-node
+    offsets can thin walls, which `PrintPenalty` and `print_check` watch). Returns
+    (lo (n_pores,), hi (n_pores,))
     in the order of `design.pores()`."""
     cons = constraints or design.constraints
-    segs = free_segments(design)
+    segs = free_segments(design, warped=False)
     lo, hi = [], []
     for (_, (r0, c0, size), _, h, _) in _pore_blocks(design).values():
         s = design.cell_size
@@ -231,7 +247,10 @@ def project_params(params, design, constraints: Constraints | None = None, *,
         jnp.asarray(params["radii"])
     large = tuple(one(r, lo[n_cell + k], hi[n_cell + k])
                   for k, r in enumerate(params.get("large", ())))
-    return {"radii": radii, "large": large}
+    out = {"radii": radii, "large": large}
+    if "offsets" in params:
+        out["offsets"] = params["offsets"]
+    return out
 
 
 def constraint_penalty(params, design, constraints: Constraints | None = None):

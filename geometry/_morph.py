@@ -8,7 +8,9 @@ h the half cell size) and the cell boundary rho_c(theta) = h / max(|cos|, |sin|)
 radii the node moves along its ray to rho_p' + t (rho_c - rho_p'). Pore-boundary nodes have
 t = 0 and follow the curve exactly; nodes on cell sides and in solid cells do not move. The
 map is affine in the radii (so every derivative is exact and smooth) and is the identity at
-the radii the mesh was built with.
+the radii the mesh was built with. Lattice-node offsets (params["offsets"], mm) then warp every
+node piecewise-bilinearly (`warp_points`); the radius map works in the square reference grid,
+so remeshing at new radii (`remesh`) keeps the offsets as parameters.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from morphax.physics import Mesh
 from ._design import CellularSolid
 from ._fourier import interpolation_matrix, sample_angles
 from ._gmsh_mesh import MeshOptions, raw_mesh
+from ._warp import warp_points
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,8 +115,8 @@ class MorphableMesh:
                         strict=True):
             if m is not None:
                 pts[m.nodes] = m.coords(np.asarray(r, dtype=float), float, np)
-        self.mesh = raw.with_points(pts)
-        self._ref_det = _min_dets(pts, self.mesh)
+        self.mesh = raw.with_points(design.warp(pts))
+        self._ref_det = _min_dets(np.asarray(self.mesh.points), self.mesh)
         if np.any(self._ref_det <= 0):
             raise MeshError("gmsh produced a mesh with non-positive Jacobians after placing the "
                             "pore nodes on the exact curves; use a finer size or pore_size",
@@ -158,7 +161,8 @@ class MorphableMesh:
 
     # ----- the differentiable map ---------------------------------------------------------
     def points(self, params) -> jax.Array:
-        """Node coordinates (n, 2) for shape parameters `params` (see CellularSolid.params)."""
+        """Node coordinates (n, 2) for shape parameters `params` (see CellularSolid.params;
+        without "offsets" the design's own offsets are used)."""
         radii = params["radii"]
         large = tuple(params.get("large", ()))
         if len(large) != len(self.design.large_pores):
@@ -175,7 +179,26 @@ class MorphableMesh:
         for m, r in zip(self._maps, (radii, *large), strict=True):
             if m is not None:
                 out = out.at[m.nodes].set(m.coords(r, dtype))
-        return out
+        offsets = params.get("offsets", self.design.offsets)
+        if np.shape(offsets) != self.design.offsets.shape:
+            raise InputError(f"params['offsets'] has shape {np.shape(offsets)}, expected "
+                             f"{self.design.offsets.shape} (rows + 1, cols + 1, 2)")
+        return warp_points(out, offsets, self.design.cell_size)
+
+    def points_numpy(self, params) -> np.ndarray:
+        """`points(params)` for concrete parameters, in NumPy (no JAX dispatch: cheap checks)."""
+        params = jax.tree_util.tree_map(np.asarray, self.full_params(params))
+        out = self._base.copy()
+        for m, r in zip(self._maps, (params["radii"], *params.get("large", ())), strict=True):
+            if m is not None:
+                out[m.nodes] = m.coords(np.asarray(r, dtype=float), float, np)
+        return warp_points(out, params["offsets"], self.design.cell_size, np)
+
+    def full_params(self, params) -> dict:
+        """`params` with the design's own offsets added when it has none."""
+        if "offsets" in params:
+            return params
+        return {**params, "offsets": self.design.offsets}
 
     def mesh_at(self, params, *, check: bool = False, min_angle: float = 5.0) -> Mesh:
         """The morphed Mesh. check=True (concrete params only) raises MeshError when the
@@ -190,7 +213,7 @@ class MorphableMesh:
     def check(self, params, *, min_angle: float = 5.0) -> MorphCheck:
         """Whether the mesh morphed to `params` is still valid (positive element Jacobians,
         all angles >= min_angle degrees). Concrete parameters only."""
-        pts = np.asarray(self.points(params))
+        pts = self.points_numpy(params)
         ratio = _min_dets(pts, self.mesh) / self._ref_det
         ang = triangle_angles(pts, self.mesh.cells).min(axis=1)
         bad = np.nonzero((ratio <= 0) | (ang < min_angle))[0]
@@ -201,6 +224,8 @@ class MorphableMesh:
         """The largest s in [0, 1] (to `tol`, by bisection) for which the mesh morphed to
         params + s (target - params) passes `check`: how far an optimizer step can go before
         a remesh is needed. 0.0 if even `params` is invalid."""
+        params, target = self.full_params(params), self.full_params(target)
+
         def at(s):
             return jax.tree_util.tree_map(lambda a, b: np.asarray(a) + s * (np.asarray(b)
                                                                            - np.asarray(a)),
@@ -241,7 +266,8 @@ class MorphableMesh:
         return nodes[np.argsort(th, kind="stable")]
 
     def pore_curve(self, params, name: str, n: int = 48) -> jax.Array:
-        """(n, 2) points of the exact pore curve at angles 2 pi k / n (differentiable)."""
+        """(n, 2) points of the exact (warped) pore curve at angles 2 pi k / n
+        (differentiable)."""
         for k, (pname, c, h, _) in enumerate(self.design.pores()):
             if pname == name:
                 n_cell = len(self.design.porous_cells)
@@ -250,8 +276,10 @@ class MorphableMesh:
                 th = sample_angles(n)
                 W = jnp.asarray(interpolation_matrix(th, r.shape[-1]), dtype=r.dtype)
                 rho = h * (W @ r)
-                return jnp.asarray(c, dtype=r.dtype)[None, :] + rho[:, None] * jnp.asarray(
+                xy = jnp.asarray(c, dtype=r.dtype)[None, :] + rho[:, None] * jnp.asarray(
                     np.stack([np.cos(th), np.sin(th)], axis=1), dtype=r.dtype)
+                return warp_points(xy, params.get("offsets", self.design.offsets),
+                                   self.design.cell_size)
         raise InputError(f"the design has no pore {name!r}")
 
     def __repr__(self):

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nozzle", type=number(0, strict=True), default=0.4, metavar="MM",
                         help="nozzle width in mm for the wall-thickness warnings")
     parser.add_argument("--no-report", action="store_true",
-                        help="do not write <part>.report.json and <part>.report.png")
+                        help="do not write PART.report.json and PART.report.png (e.g. "
+                             "part.stl.report.png)")
 
 
 def run(args) -> int:
@@ -50,6 +51,7 @@ def _check_early(args, formats, materials) -> None:
     import pathlib
 
     from morphax._core import InputError, check_writable
+    from morphax.fabrication import report_paths
 
     out = pathlib.Path(args.out)
     if out.suffix.lower() not in formats:
@@ -64,6 +66,4 @@ def _check_early(args, formats, materials) -> None:
         if not density > 0 or density == float("inf"):
             raise InputError(f"--material must be one of {', '.join(materials)} or a density in "
                              f"g/cm^3, got {args.material!r}")
-    reports = [] if args.no_report else [out.with_name(out.stem + ".report.json"),
-                                         out.with_name(out.stem + ".report.png")]
-    check_writable(out, *reports)
+    check_writable(out, *([] if args.no_report else report_paths(out)))

@@ -20,8 +20,26 @@ COMMANDS = [
     ("compress", "morphax._cmd_compress", "compress a model's weights to a file (entropy coding)"),
     ("decompress", "morphax._cmd_decompress", "decode a compressed model file back to a model"),
     ("tutorial", "morphax._cmd_tutorial", "list or run the tutorials"),
-    ("bench", "morphax.bench", "run a benchmark: morphax bench NAME [--quick] [--json PATH|-]"),
+    ("bench", "morphax.bench", "run a benchmark: morphax bench NAME [--quick] [--json PATH|-]; "
+     "morphax bench list names them"),
 ]
+
+#: what `morphax --help` opens and closes with
+DESCRIPTION = """\
+morphax: differentiable finite elements on JAX. Solve FEA problems described by TOML files,
+design cellular solids together with their neural controllers and export them as printable
+parts, and run the tutorials and benchmarks of the learned solvers."""
+EPILOG = """examples:
+  morphax solve                  the FEA demo: a perforated plate, written to morphax-out/
+  morphax solve problem.toml     a problem from a TOML file (see the README or the docs)
+  morphax design                 co-design a metamaterial and its controller
+  morphax tutorial list          the tutorials; run one with: morphax tutorial run NAME --quick
+  morphax bench list             the benchmarks; run one with: morphax bench NAME --quick
+  morphax COMMAND --help         the options of one command
+
+Documentation: https://morphax.github.io/morphax/
+Questions and bug reports: https://github.com/morphax/morphax/issues
+"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,6 +57,9 @@ def add_global_flags(parser: argparse.ArgumentParser, top: bool = False) -> None
                         help="no progress bars or reports")
     parser.add_argument("-v", "--verbose", action="store_true", default=default,
                         help="log solver details")
+    parser.add_argument("--no-compile-cache", action="store_true", default=default,
+                        help="do not keep compiled kernels between runs (in "
+                             "$XDG_CACHE_HOME/morphax/jax, default ~/.cache/morphax/jax)")
 
 
 def number(low: float | None = None, *, strict: bool = False, integer: bool = False,
@@ -65,7 +86,8 @@ def number(low: float | None = None, *, strict: bool = False, integer: bool = Fa
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, str]]:
-    parser = Parser(prog="morphax", description=__doc__)
+    parser = Parser(prog="morphax", description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"morphax {__version__}")
     add_global_flags(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -95,11 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "bench" and args.name == "list":
+        return _bench_list()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    if not args.no_compile_cache:
+        _persistent_compile_cache(jax)
     from morphax._core import MorphaxError
 
     try:
@@ -109,6 +135,40 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:   # a read or write outside morphax's own checks
         name = err.filename or "a file"
         return _fail(args.command, f"cannot access {name}: {(err.strerror or str(err)).lower()}")
+
+
+def _persistent_compile_cache(jax) -> None:
+    """Keep compiled kernels on disk between runs, so a repeated `morphax solve` skips XLA
+    compilation; a cache folder that cannot be created only costs that speed-up."""
+    import os
+    import pathlib
+
+    root = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+    try:
+        (root / "morphax" / "jax").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(root / "morphax" / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+
+
+def _bench_list() -> int:
+    """`morphax bench list`: each benchmark with the first sentence of its module docstring
+    (read without importing the benchmark)."""
+    import ast
+    import pathlib
+    import re
+
+    from morphax import bench
+
+    here = pathlib.Path(bench.__file__).parent
+    names = bench.available()
+    for name in names:
+        source = (here / f"{name.replace('-', '_')}.py").read_text(encoding="utf-8")
+        lead = " ".join((ast.get_docstring(ast.parse(source)) or "").split("\n\n")[0].split())
+        lead = re.split(r"(?<!\bal)\.\s+(?=[A-Z])", lead.split("`: ", 1)[-1])[0].rstrip(".")
+        print(f"{name:{max(map(len, names))}s}  {lead}")
+    return 0
 
 
 def _fail(command: str, message: str) -> int:

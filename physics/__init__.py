@@ -16,6 +16,10 @@ from morphax._core import SolverError as SolverError
 from morphax._core import moved_names as _moved_names
 
 from . import validation as validation
+from ._amg import AMG as AMG
+from ._batch import KrylovOptions as KrylovOptions
+from ._batch import newton_krylov as newton_krylov
+from ._batch import solve_batch as solve_batch
 from ._burgers import BurgersSolution as BurgersSolution
 from ._burgers import burgers_cole_hopf as burgers_cole_hopf
 from ._burgers import burgers_fd as burgers_fd
@@ -32,6 +36,7 @@ from ._io import to_meshio as to_meshio
 from ._io import write_mesh as write_mesh
 from ._io import write_vtu as write_vtu
 from ._jaxfem import JaxFemProblem as JaxFemProblem
+from ._linear import AUTO_ITERATIVE_UNKNOWNS as AUTO_ITERATIVE_UNKNOWNS
 from ._linear import Cholmod as Cholmod
 from ._linear import Factorization as Factorization
 from ._linear import LinearSolver as LinearSolver
@@ -49,6 +54,7 @@ from ._meshgen import disk_mesh as disk_mesh
 from ._meshgen import elevate as elevate
 from ._meshgen import rectangle as rectangle
 from ._models import MODELS as MODELS
+from ._models import PLANES as PLANES
 from ._models import IsochoricNeoHookean as IsochoricNeoHookean
 from ._models import LinearElasticity as LinearElasticity
 from ._models import Model as Model
@@ -60,6 +66,8 @@ from ._models import lame_from_young as lame_from_young
 from ._newton import NewtonOptions as NewtonOptions
 from ._newton import NewtonReport as NewtonReport
 from ._newton import newton as newton
+from ._post import cell_stress as cell_stress
+from ._post import von_mises as von_mises
 from ._problem import Dirichlet as Dirichlet
 from ._problem import Pressure as Pressure
 from ._problem import Problem as Problem

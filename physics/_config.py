@@ -1,18 +1,36 @@
 """FEA problems described by TOML files (the `morphax solve` front end).
 
-    [mesh]                      file (relative to the TOML file); order = 1 | 2 (default: the
-                                file's own order; order = 2 elevates a P1 mesh)
+    [mesh]                      file (relative to the TOML file): a mesh (.msh, .vtu, .xdmf,
+                                any meshio format) or a geometry file meshed with gmsh (.step,
+                                .stp, .iges, .igs, .brep, closed .stl, .dxf outline);
+                                order = 1 | 2 (mesh files: default the file's own order, 2
+                                elevates a P1 triangle mesh; geometry files: default 1, 2 gives
+                                tet10 / tri6); size = element size (geometry files only, file
+                                units; default the bounding-box diagonal / 20)
     [physics]                   model = "poisson" | "nonlinear-poisson" | "linear-elasticity"
                                 | "neo-hookean", and its material (below);
-                                source = f (scalar models) or body_force = [bx, by(, bz)]
+                                source = f (scalar models) or body_force = [bx, by(, bz)];
+                                2-D only: thickness > 0 (default 1: energies, reactions and
+                                loads per body), plane = "strain" (default) | "stress"
+                                (elasticity models)
     [[dirichlet]]               group, value (all components) or x / y / z (those components;
                                 a component left out is free)
     [[traction]]                group, value = [tx, ty(, tz)] (scalar flux for Poisson)
     [[pressure]]                group, value (on the outward normal), follower = false | true
                                 (true: on the deformed normal, per deformed area)
     [solver]                    load_steps >= 1, rtol >= 0, atol >= 0, max_iterations >= 1,
-                                max_cuts >= 0, line_search = true | false, linear_solver
-    [output]                    vtu (default "solution.vtu"), png (optional); relative to the TOML
+                                max_cuts >= 0, line_search = true | false, linear_solver =
+                                "auto" (default: direct, or "amg" above
+                                AUTO_ITERATIVE_UNKNOWNS) | "cholmod" | "superlu" | "amg"
+    [output]                    vtu (default "solution.vtu"), png (optional); relative to the
+                                TOML; field = "displacement" (default for elasticity) |
+                                "von-mises" (elasticity) | "u" (default for scalar models) |
+                                "flux"; scale = deformation magnification of the picture
+                                (default 1); length_unit, stress_unit = names for the labels
+                                (e.g. "mm", "MPa": E in MPa with lengths in mm gives MPa)
+
+A `group` is a name the mesh has (`morphax mesh` lists them) or a list of names, whose union
+is used (e.g. group = ["bottom_0", "bottom_1"]).
 
 Materials: poisson k (default 1); nonlinear-poisson alpha (default 0.1); linear-elasticity
 E and nu, or mu and lambda; neo-hookean E and nu, or mu and kappa (= lambda). The elasticity
@@ -30,18 +48,24 @@ import math
 import pathlib
 import tomllib
 
+import numpy as np
+
 from morphax._core import InputError
 
+from ._cad import GEOMETRY_SUFFIXES
 from ._io import read_mesh
 from ._linear import available_solvers
+from ._mesh import Mesh
 from ._meshgen import elevate
-from ._models import MODELS, LinearElasticity, NeoHookean
+from ._models import MODELS, PLANES, LinearElasticity, NeoHookean
 from ._newton import NewtonOptions
 from ._problem import Dirichlet, Pressure, Problem, Traction
 
 _SECTIONS = {"mesh", "physics", "dirichlet", "traction", "pressure", "solver", "output"}
-_MESH_KEYS = {"file", "order"}
-_OUTPUT_KEYS = {"vtu", "png"}
+_MESH_KEYS = {"file", "order", "size"}
+_OUTPUT_KEYS = {"vtu", "png", "field", "scale", "length_unit", "stress_unit"}
+#: [output] field choices by the kind of unknown
+FIELDS = {"vector": ("displacement", "von-mises"), "scalar": ("u", "flux")}
 #: model -> accepted sets of material keys (the first one for scalar models has defaults)
 _MATERIALS = {"poisson": [("k",)], "nonlinear-poisson": [("alpha",)],
               "linear-elasticity": [("E", "nu"), ("mu", "lambda")],
@@ -49,14 +73,25 @@ _MATERIALS = {"poisson": [("k",)], "nonlinear-poisson": [("alpha",)],
 
 
 @dataclasses.dataclass
+class Picture:
+    """What `morphax solve` draws: field (see FIELDS), deformation scale and unit names."""
+
+    field: str
+    scale: float = 1.0
+    length_unit: str = ""
+    stress_unit: str = ""
+
+
+@dataclasses.dataclass
 class FEAJob:
-    """A parsed TOML file: the problem, Newton options and output paths."""
+    """A parsed TOML file: the problem, Newton options, output paths and the picture."""
 
     problem: Problem
     options: NewtonOptions
     vtu: pathlib.Path
     png: pathlib.Path | None
     source: pathlib.Path
+    picture: Picture | None = None
 
 
 def load_job(path) -> FEAJob:
@@ -66,12 +101,16 @@ def load_job(path) -> FEAJob:
     _only(data, _SECTIONS, "top level")
     base = path.parent
     options = _solver(_table(data, "solver"))
-    vtu, png = _output(_table(data, "output"), base)
-    mesh = _mesh(_table(data, "mesh", required=True), base)
+    output = _table(data, "output")
+    vtu, png = _output(output, base)
     phys = _table(data, "physics", required=True)
     model = _model(phys)
+    picture = _picture(output, model)
+    mesh = _mesh(_table(data, "mesh", required=True), base)
+    thickness = _plane_options(phys, mesh)
     ncomp = model.ncomp(mesh.dim)
     load = _body_load(phys, model, ncomp)
+    mesh = _with_unions(mesh, data)
     dirichlet = [_dirichlet(i, entry, ncomp, mesh) for i, entry in
                  enumerate(_array(data, "dirichlet"))]
     tractions = [_traction(i, e, ncomp, mesh) for i, e in enumerate(_array(data, "traction"))]
@@ -79,8 +118,8 @@ def load_job(path) -> FEAJob:
     if pressures and model.field != "vector":
         raise InputError(f"[[pressure]] needs an elasticity model, not {phys['model']!r}")
     problem = Problem(mesh, model, dirichlet=dirichlet, tractions=tractions,
-                      pressures=pressures, source=load)
-    return FEAJob(problem, options, vtu, png, path)
+                      pressures=pressures, source=load, thickness=thickness)
+    return FEAJob(problem, options, vtu, png, path, picture)
 
 
 def _read_toml(path) -> dict:
@@ -104,13 +143,25 @@ def _read_toml(path) -> dict:
 def _mesh(cfg, base):
     _only(cfg, _MESH_KEYS, "[mesh]")
     if "file" not in cfg:
-        raise InputError("[mesh] needs file = \"...\" (a gmsh .msh or another meshio format)")
-    mesh = read_mesh(base / _string(cfg["file"], "[mesh] file"))
-    if "order" not in cfg:
+        raise InputError("[mesh] needs file = \"...\" (a gmsh .msh or another meshio format, "
+                         "or a .step / .stl / .dxf geometry)")
+    file = base / _string(cfg["file"], "[mesh] file")
+    order = None
+    if "order" in cfg:
+        order = _int(cfg["order"], "[mesh] order", 1)
+        if order not in (1, 2):
+            raise InputError(f"[mesh] order must be 1 or 2, got {order}")
+    if file.suffix.lower() in GEOMETRY_SUFFIXES:
+        size = _float(cfg["size"], "[mesh] size") if "size" in cfg else None
+        if size is not None and size <= 0:
+            raise InputError(f"[mesh] size must be a positive length, got {cfg['size']!r}")
+        return read_mesh(file, size=size, order=order)
+    if "size" in cfg:
+        raise InputError(f"[mesh] size is for geometry files ({', '.join(GEOMETRY_SUFFIXES)}); "
+                         f"{cfg['file']!r} is already a mesh: remove size, or mesh the geometry")
+    mesh = read_mesh(file)
+    if order is None:
         return mesh
-    order = _int(cfg["order"], "[mesh] order", 1)
-    if order not in (1, 2):
-        raise InputError(f"[mesh] order must be 1 or 2, got {order}")
     if order == 1 and mesh.element.order == 2:
         raise InputError(f"[mesh] order = 1, but {cfg['file']!r} has second-order "
                          f"{mesh.cell_type} cells; set order = 2 (or leave order out), or mesh "
@@ -125,7 +176,9 @@ def _model(phys):
                          f"got {name!r}")
     choices = _MATERIALS[name]
     material = set().union(*choices)
-    _only(phys, {"model", "source", "body_force"} | material, f"[physics] for model {name!r}")
+    plane = {"plane"} if MODELS[name].field == "vector" else set()
+    _only(phys, {"model", "source", "body_force", "thickness"} | plane | material,
+          f"[physics] for model {name!r}")
     given = {k: _float(phys[k], f"[physics] {k}") for k in material if k in phys}
     match = [c for c in choices if set(c) == set(given)]
     scalar = MODELS[name].field == "scalar"
@@ -134,9 +187,29 @@ def _model(phys):
         have = f"got {', '.join(sorted(given))}" if given else "none given"
         raise InputError(f"[physics] model {name!r} needs its material: {options} ({have})")
     try:
-        return _material(name, given)
+        model = _material(name, given)
     except InputError as err:
         raise InputError(f"[physics] {err}") from None
+    if "plane" in phys:
+        if phys["plane"] not in PLANES:
+            raise InputError(f"[physics] plane must be \"strain\" or \"stress\", got "
+                             f"{phys['plane']!r}")
+        model = dataclasses.replace(model, plane=phys["plane"])
+    return model
+
+
+def _plane_options(phys, mesh) -> float:
+    """The thickness (default 1); InputError for thickness or plane on a 3-D mesh."""
+    for key in ("thickness", "plane"):
+        if key in phys and mesh.dim != 2:
+            raise InputError(f"[physics] {key} is for 2-D meshes; this mesh is {mesh.dim}-D "
+                             f"(remove {key})")
+    if "thickness" not in phys:
+        return 1.0
+    thickness = _float(phys["thickness"], "[physics] thickness")
+    if thickness <= 0:
+        raise InputError(f"[physics] thickness must be positive, got {phys['thickness']!r}")
+    return thickness
 
 
 def _material(name, given):
@@ -191,9 +264,9 @@ def _solver(cfg) -> NewtonOptions:
             out[key] = value
         else:
             out[key] = _string(value, where)
-            if value not in available_solvers():
-                raise InputError(f"{where} must be one of {', '.join(available_solvers())}, "
-                                 f"got {value!r}")
+            if value not in ["auto", *available_solvers()]:
+                raise InputError(f"{where} must be one of auto, {', '.join(available_solvers())}"
+                                 f", got {value!r}")
     options = NewtonOptions(**out)
     if options.rtol == 0 and options.atol == 0:
         raise InputError("[solver] rtol and atol are both 0: no residual can meet that; set "
@@ -212,6 +285,18 @@ def _output(cfg, base):
     if png.suffix.lower() != ".png":
         raise InputError(f"[output] png must end in .png, got {png.name!r}")
     return vtu, png
+
+
+def _picture(cfg, model) -> Picture:
+    kind = model.field
+    field = cfg.get("field", FIELDS[kind][0])
+    if field not in FIELDS[kind]:
+        raise InputError(f"[output] field must be one of {', '.join(FIELDS[kind])} for this "
+                         f"model, got {field!r}")
+    scale = _float(cfg["scale"], "[output] scale", 0.0) if "scale" in cfg else 1.0
+    units = {k: _string(cfg[k], f"[output] {k}") for k in ("length_unit", "stress_unit")
+             if k in cfg}
+    return Picture(field, scale, **units)
 
 
 def _only(table, allowed, where):
@@ -272,9 +357,50 @@ def _numbers(value, where, n):
     return [_float(v, f"{where}[{i}]" if n > 1 else where) for i, v in enumerate(values)]
 
 
+def _union_name(group) -> str:
+    return "+".join(group)
+
+
+def _with_unions(mesh, data):
+    """The mesh with a group for every list `group = [...]` of the boundary conditions: the
+    union of facet sets is a facet set, otherwise (Dirichlet only) a node set."""
+    facet_sets = dict(mesh.facet_sets)
+    node_sets = {k: v for k, v in mesh.node_sets.items() if k not in mesh.facet_sets}
+    added = False
+    for section in ("dirichlet", "traction", "pressure"):
+        for i, entry in enumerate(_array(data, section)):
+            group = entry.get("group")
+            if not isinstance(group, list):
+                continue
+            where = f"[[{section}]] #{i + 1}"
+            if not group or not all(isinstance(g, str) for g in group):
+                raise InputError(f"{where}: group must be a name or a non-empty list of names, "
+                                 f"got {group!r}")
+            for name in group:
+                _check_group(name, where, mesh, facets=section != "dirichlet")
+            new = _union_name(group)
+            if new in mesh.node_sets or new in facet_sets or new in node_sets:
+                continue
+            added = True
+            if all(g in mesh.facet_sets for g in group):
+                every = np.concatenate([mesh.facet_sets[g] for g in group])
+                _, first = np.unique(np.sort(every, axis=1), axis=0, return_index=True)
+                facet_sets[new] = every[np.sort(first)]
+            else:
+                node_sets[new] = np.unique(np.concatenate([mesh.node_sets[g] for g in group]))
+    if not added:
+        return mesh
+    return Mesh(mesh.points, mesh.cells, mesh.cell_type, node_sets=node_sets,
+                facet_sets=facet_sets, cell_sets=dict(mesh.cell_sets))
+
+
 def _check_group(group, where, mesh, facets=False):
+    if isinstance(group, list) and group and all(isinstance(g, str) for g in group):
+        group = _union_name(group)
+        if group in (mesh.facet_sets if facets else mesh.node_sets):
+            return group
     if not isinstance(group, str):
-        raise InputError(f"{where} needs group = \"name\", got {group!r}")
+        raise InputError(f"{where} needs group = \"name\" or a list of names, got {group!r}")
     names = mesh.facet_sets if facets else mesh.node_sets
     if group in names:
         return group

@@ -18,14 +18,14 @@ import numpy as np
 from morphax._core import InputError
 
 _MESHIO_NAMES = {"line2": "line", "line3": "line3", "tri3": "triangle", "tri6": "triangle6",
-                 "quad4": "quad", "tet4": "tetra", "hex8": "hexahedron"}
+                 "quad4": "quad", "tet4": "tetra", "tet10": "tetra10", "hex8": "hexahedron"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Element:
     """A reference element.
 
-    name: "tri3", "tri6", "quad4", "tet4", "hex8" (cells) or "line2", "line3" (facets).
+    name: "tri3", "tri6", "quad4", "tet4", "tet10", "hex8" (cells) or "line2", "line3" (facets).
     dim: reference dimension. order: polynomial degree. n_nodes: nodes per cell.
     shape: xi (dim,) -> N (n_nodes,), a JAX function. facet: the element of its facets.
     local_facets: corner-node lists of each facet, in cell-local numbering.
@@ -48,9 +48,12 @@ class Element:
 
     @property
     def default_degree(self) -> int:
-        """Exact for the stiffness of affine cells: one point for linear simplices (their
-        gradients are constant), 2 * order otherwise."""
-        return 1 if (self.simplex and self.order == 1) else 2 * self.order
+        """One point for linear simplices (their gradients are constant); for P2 tetrahedra the
+        4-point degree-2 rule, exact for the stiffness of affine cells (FElupe and most codes
+        use it); 2 * order otherwise (P2 triangles: also exact for mass and source terms)."""
+        if self.simplex and self.order == 1:
+            return 1
+        return 2 if self.name == "tet10" else 2 * self.order
 
     @functools.cache  # noqa: B019 (elements are module-level singletons)
     def quadrature(self, degree: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -150,6 +153,12 @@ def _tet4(xi):
     return jnp.stack([1.0 - xi[0] - xi[1] - xi[2], xi[0], xi[1], xi[2]])
 
 
+def _tet10(xi):
+    l = jnp.stack([1.0 - xi[0] - xi[1] - xi[2], xi[0], xi[1], xi[2]])
+    edges = [(0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3)]   # VTK/meshio mid-edge order
+    return jnp.concatenate([l * (2 * l - 1), jnp.stack([4 * l[i] * l[j] for i, j in edges])])
+
+
 def _hex8(xi):
     return jnp.prod(1.0 + _HEX_CORNERS * xi[None, :], axis=1) / 8.0
 
@@ -161,9 +170,12 @@ ELEMENTS: dict[str, Element] = {e.name: e for e in [
     Element("tri6", 2, 2, 6, _tri6, True, "line3", ((0, 1), (1, 2), (2, 0)), 3),
     Element("quad4", 2, 1, 4, _quad4, False, "line2", ((0, 1), (1, 2), (2, 3), (3, 0)), 4),
     Element("tet4", 3, 1, 4, _tet4, True, "tri3", ((0, 2, 1), (0, 1, 3), (1, 2, 3), (0, 3, 2)), 4),
+    Element("tet10", 3, 2, 10, _tet10, True, "tri6", ((0, 2, 1), (0, 1, 3), (1, 2, 3), (0, 3, 2)), 4),
     Element("hex8", 3, 1, 8, _hex8, False, "quad4",
             ((0, 3, 2, 1), (4, 5, 6, 7), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7)), 8),
 ]}
+"""The reference elements by morphax name: facets line2, line3; cells tri3, tri6, quad4, tet4,
+tet10, hex8."""
 
 _BY_MESHIO = {v: k for k, v in _MESHIO_NAMES.items()}
 

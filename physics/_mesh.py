@@ -137,11 +137,13 @@ class Mesh:
         return self.topology.facet_sets[name]
 
     def jacobian_determinants(self, degree: int | None = None) -> jax.Array:
-        """det(dx/dxi) at the quadrature points, (m, q). Positive for valid, oriented cells."""
+        """det(dx/dxi) at the quadrature points, (m, q). Positive for valid, oriented cells.
+        Computed with NumPy for concrete points (no compilation per mesh shape), with JAX for
+        traced ones (differentiable)."""
         _, _, dshape = self.element.tables(degree)
-        x = jnp.asarray(self.points)[self.topology.cells]          # (m, k, d)
-        jac = jnp.einsum("mkd,qke->mqde", x, dshape)
-        return det(jac)
+        xp = jnp if isinstance(self.points, jax.core.Tracer) else np
+        x = xp.asarray(self.points)[self.topology.cells]           # (m, k, d)
+        return det(xp.einsum("mkd,qke->mqde", x, dshape))
 
     def check(self, min_quality: float = 1e-12) -> Mesh:
         """Raise MeshError naming nodes with non-finite coordinates and cells whose Jacobian is
@@ -216,6 +218,7 @@ def orient_cells(mesh: Mesh) -> Mesh:
     if not flip.any():
         return mesh
     swap = {"tri3": [0, 2, 1], "tri6": [0, 2, 1, 5, 4, 3], "tet4": [0, 2, 1, 3],
+            "tet10": [0, 2, 1, 3, 6, 5, 4, 7, 9, 8],
             "quad4": [0, 3, 2, 1], "hex8": [0, 3, 2, 1, 4, 7, 6, 5]}[elem.name]
     cells = mesh.cells.copy()
     cells[flip] = cells[flip][:, swap]
@@ -239,6 +242,9 @@ def _local_facet_nodes(elem: Element) -> np.ndarray:
     """(n_facets, k_f) local node indices of each facet, corners first (then P2 mid-edge nodes)."""
     if elem.name == "tri6":
         return np.array([[0, 1, 3], [1, 2, 4], [2, 0, 5]])
+    if elem.name == "tet10":   # tri6 faces: corners, then mid-edges (a, b), (b, c), (c, a)
+        return np.array([[0, 2, 1, 6, 5, 4], [0, 1, 3, 4, 8, 7], [1, 2, 3, 5, 9, 8],
+                         [0, 3, 2, 7, 9, 6]])
     return np.array(elem.local_facets)
 
 

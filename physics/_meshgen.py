@@ -43,7 +43,8 @@ def rectangle(nx: int, ny: int, cell_type: str = "tri3", size=(1.0, 1.0), origin
 
 def box(nx: int, ny: int, nz: int, cell_type: str = "hex8", size=(1.0, 1.0, 1.0),
         origin=(0.0, 0.0, 0.0)) -> Mesh:
-    """A structured mesh of a box; cell_type "hex8" or "tet4" (six tetrahedra per hexahedron).
+    """A structured mesh of a box; cell_type "hex8", "tet4" (six tetrahedra per hexahedron) or
+    "tet10" (those tetrahedra with mid-edge nodes).
 
     Facet and node sets: "left"/"right" (x min/max), "front"/"back" (y), "bottom"/"top" (z).
     """
@@ -68,43 +69,47 @@ def box(nx: int, ny: int, nz: int, cell_type: str = "hex8", size=(1.0, 1.0, 1.0)
              "bottom": quads(node[:, :, 0]), "top": quads(node[:, :, -1])}
     if cell_type == "hex8":
         return Mesh(points, hexes, "hex8", facet_sets=faces)
-    if cell_type != "tet4":
-        raise MeshError(f"box makes hex8 or tet4 cells, not {cell_type!r}")
+    if cell_type not in ("tet4", "tet10"):
+        raise MeshError(f"box makes hex8, tet4 or tet10 cells, not {cell_type!r}")
     # Kuhn split of each hexahedron along its 0-6 diagonal: conforming across neighbours.
     paths = [(1, 2), (1, 5), (3, 2), (3, 7), (4, 5), (4, 7)]
     tets = np.concatenate([hexes[:, [0, p, q, 6]] for p, q in paths])
     tris = {k: np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]]]) for k, q in faces.items()}
 
-    return orient_cells(Mesh(points, tets, "tet4", facet_sets=tris))
+    mesh = orient_cells(Mesh(points, tets, "tet4", facet_sets=tris))
+    return elevate(mesh) if cell_type == "tet10" else mesh
+
+
+_P2 = {"tri3": ("tri6", [(0, 1), (1, 2), (2, 0)]),   # mid-edge node order of the P2 cell
+       "tet4": ("tet10", [(0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3)])}
+_P2_FACET_EDGES = {2: [(0, 1)], 3: [(0, 1), (1, 2), (2, 0)]}   # line3 / tri6 facet mid-nodes
 
 
 def elevate(mesh: Mesh) -> Mesh:
-    """A P2 (tri6) mesh from a P1 (tri3) mesh: one new node at the midpoint of every edge.
-
-    Facet sets become line3 facets; node sets of facets gain their mid-edge nodes.
-    """
-    if mesh.cell_type == "tri6":
+    """A P2 mesh (tri6, tet10) from a P1 mesh (tri3, tet4): one new node at the midpoint of
+    every edge. Facet sets become P2 facets; node sets of facets gain their mid-edge nodes."""
+    if mesh.cell_type in ("tri6", "tet10"):
         return mesh
-    if mesh.cell_type != "tri3":
-        raise MeshError(f"elevation to second order is implemented for tri3 meshes, not "
-                        f"{mesh.cell_type}")
+    if mesh.cell_type not in _P2:
+        raise MeshError(f"elevation to second order is implemented for tri3 and tet4 meshes, "
+                        f"not {mesh.cell_type}")
+    cell_type, pairs = _P2[mesh.cell_type]
     cells = mesh.cells
-    edges = np.concatenate([cells[:, [0, 1]], cells[:, [1, 2]], cells[:, [2, 0]]])
+    edges = np.concatenate([cells[:, list(e)] for e in pairs])
     unique, inverse = np.unique(np.sort(edges, axis=1), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
     points = np.asarray(mesh.points)
-    mid = points[unique].mean(axis=1)
     n = points.shape[0]
-    mid_ids = (n + inverse).reshape(3, -1).T
-    new_cells = np.concatenate([cells, mid_ids], axis=1)
+    new_cells = np.concatenate([cells, (n + inverse.ravel()).reshape(len(pairs), -1).T], axis=1)
     lookup = {tuple(e): n + i for i, e in enumerate(unique.tolist())}
     facets = {}
     for name, f in mesh.facet_sets.items():
-        m = [lookup[tuple(sorted(e))] for e in f.tolist()]
-        facets[name] = np.concatenate([f, np.asarray(m, dtype=np.int64)[:, None]], axis=1)
+        mid = [[lookup[tuple(sorted((row[i], row[j])))] for i, j in _P2_FACET_EDGES[f.shape[1]]]
+               for row in f.tolist()]
+        facets[name] = np.concatenate([f, np.asarray(mid, dtype=np.int64).reshape(len(f), -1)],
+                                      axis=1)
     node_sets = {k: v for k, v in mesh.node_sets.items() if k not in mesh.facet_sets}
-    return Mesh(np.concatenate([points, mid]), new_cells, "tri6", node_sets=node_sets,
-                facet_sets=facets, cell_sets=dict(mesh.cell_sets))
+    return Mesh(np.concatenate([points, points[unique].mean(axis=1)]), new_cells, cell_type,
+                node_sets=node_sets, facet_sets=facets, cell_sets=dict(mesh.cell_sets))
 
 
 def disk_mesh(size: float, order: int = 1) -> Mesh:

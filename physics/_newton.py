@@ -27,7 +27,11 @@ class NewtonOptions:
     load_steps: initial number of equal load increments; a failed increment is halved (up to
     max_cuts times) and a good one grows by `growth`. line_search: backtracking on the energy
     (or the residual norm for non-energy problems); it also backs off from inverted elements.
-    linear_solver: a name from `available_solvers()`, a LinearSolver, or None for the default.
+    linear_solver: "auto" (None): a direct factorization, or AMG-preconditioned Krylov solves
+    above `AUTO_ITERATIVE_UNKNOWNS`; a name from `available_solvers()`; or a LinearSolver.
+    Iterative solvers solve each Newton system to a relative residual eta (Eisenstat-Walker
+    forcing terms, choice 1 with safeguards): loose far from the solution, as tight as the
+    tolerance needs near it.
     progress: a progress bar over the load factor on stderr (the CLI turns it on).
     """
 
@@ -61,6 +65,8 @@ class NewtonReport:
     time_solve: float = 0.0
     time_total: float = 0.0
     linear_solver: str = ""
+    linear_iterations: int = 0   # Krylov iterations (iterative solvers)
+    solver_memory: int = 0       # bytes held by the largest factorization or AMG hierarchy
 
     @property
     def time_linear_algebra(self) -> float:
@@ -72,7 +78,12 @@ class NewtonReport:
                 f"iterations in {self.increments} load increments ({self.cuts} cuts), residual "
                 f"{self.residual:.2e} (reference {self.reference_residual:.2e}), "
                 f"{self.time_total:.3f} s ({self.time_linear_algebra:.3f} s linear algebra, "
-                f"{self.linear_solver})")
+                f"{self.linear_solver}{self._linear_detail()})")
+
+    def _linear_detail(self) -> str:
+        its = f", {self.linear_iterations} Krylov iterations" if self.linear_iterations else ""
+        mem = f", {self.solver_memory / 2**20:.0f} MiB" if self.solver_memory else ""
+        return its + mem
 
 
 def _progress_bar(enabled: bool):
@@ -101,17 +112,23 @@ class _Newton:
     def __init__(self, problem, p, options):
         self.problem, self.p, self.options = problem, p, options
         self.free = problem.free
-        self.solver = get_solver(options.linear_solver)
+        self.solver = get_solver(options.linear_solver, problem.free.size,
+                                 getattr(problem, "dim", 3))
+        self.hints = {}
+        if self.solver.uses_near_null and hasattr(problem, "near_null_space"):
+            modes, block = problem.near_null_space()
+            self.hints = {"near_null": modes, "blocksize": block}
         self.report = NewtonReport(linear_solver=self.solver.name)
+        self.eta = 1e-2       # forcing term of the next Newton step (iterative solvers)
         self.factor = None   # the last factorized tangent, reused by the next predictor
         self.tangent = None  # its values in problem.sparsity
         self.g = problem.prescribed_values(p)   # the fixed dofs' values at full load
         self.follower = problem.compiled.follower
         self.potential = problem.model.energy and not self.follower   # symmetric, has an energy
 
-    def _timed(self, field, fn, *args):
+    def _timed(self, field, fn, *args, **kwargs):
         t = time.perf_counter()
-        out = fn(*args)
+        out = fn(*args, **kwargs)
         setattr(self.report, field, getattr(self.report, field) + time.perf_counter() - t)
         return out
 
@@ -137,11 +154,26 @@ class _Newton:
         args = (u_full, self.p, lam) if self.follower else (u_full, self.p)
         self.tangent = self._timed("time_assembly", lambda: np.asarray(fn(*args)))
         self.factor = self._timed("time_factorize", self.solver.factorize,
-                                  self.problem.free_block(self.tangent), self.potential)
+                                  self.problem.free_block(self.tangent), self.potential,
+                                  **self.hints)
         self.report.factorizations += 1
+        self.report.solver_memory = max(self.report.solver_memory, self.factor.nbytes)
 
-    def solve_linear(self, rhs):
-        return self._timed("time_solve", self.factor.solve, rhs)
+    def solve_linear(self, rhs, rtol=None):
+        before = getattr(self.factor, "iterations", 0)
+        x = self._timed("time_solve", self.factor.solve, rhs, False, rtol)
+        self.report.linear_iterations += getattr(self.factor, "iterations", 0) - before
+        return x
+
+    def forcing(self, norm, previous, tol):
+        """Eisenstat-Walker choice 1: how well the last linear model predicted the new residual
+        |R_k| - |R_{k-1} + K s|, relative to |R_{k-1}|, kept above eta_{k-1}^1.618 when that is
+        large (no sudden tightening), and loosened to what the tolerance needs."""
+        if previous is None:   # first step of an increment, or after a shortened step
+            return float(np.clip(self.eta, 0.5 * tol / norm, 0.1))
+        eta = abs(norm - self.factor.last_residual) / previous
+        eta = max(eta, self.eta ** 1.618 if self.eta ** 1.618 > 0.1 else 0.0)
+        return float(np.clip(eta, 0.5 * tol / norm, 0.1))
 
     def run(self, u0_free):
         t_start = time.perf_counter()
@@ -181,7 +213,7 @@ class _Newton:
     def predictor(self, u_free, lam, target):
         """u_free + du with K du = -dR/dlam * (target - lam), K the last tangent."""
         rate = self.load_rate(self.lift(u_free, lam))
-        du = -self.solve_linear(rate * (target - lam))
+        du = -self.solve_linear(rate * (target - lam), 1e-2)
         for scale in (1.0, 0.5, 0.25, 0.0):
             u = self.lift(u_free + scale * du, target)
             r, e = self.evaluate(u, target)
@@ -193,6 +225,8 @@ class _Newton:
     def increment(self, u_free, lam, target, tol):
         free, options, report = self.free, self.options, self.report
         u, r, e = self.predictor(u_free, lam, target)
+        self.eta = 1e-2
+        previous = None   # |R| before the last full Newton step (for the forcing term)
         for it in range(options.max_iterations + 1):
             norm = float(np.linalg.norm(r[free]))
             report.history.append((target, it, norm))
@@ -202,9 +236,12 @@ class _Newton:
             if it == options.max_iterations:
                 break
             self.factorize(u, target)
-            du = -self.solve_linear(r[free])
+            if self.factor.iterative:
+                self.eta = self.forcing(norm, previous, tol)
+            du = -self.solve_linear(r[free], self.eta)
             report.iterations += 1
-            u, r, e = self.line_search(u, r, e, du, norm, target)
+            u, r, e, alpha = self.line_search(u, r, e, du, norm, target)
+            previous = norm if alpha == 1.0 else None
         raise _Failure("no convergence")
 
     def line_search(self, u, r, e, du, norm, lam):
@@ -218,7 +255,7 @@ class _Newton:
             if finite and (not self.options.line_search
                            or np.linalg.norm(r_t[self.free]) < norm
                            or (self.potential and e_t <= e + 1e-4 * alpha * slope)):
-                return trial, r_t, e_t
+                return trial, r_t, e_t, alpha
             alpha *= 0.5
         trial = u.copy()
         trial[self.free] += du

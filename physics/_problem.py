@@ -118,11 +118,14 @@ class Problem:
     `Source` (then params()["source"] holds its parameters).
     quadrature_degree: exactness of the cell quadrature (default `Element.default_degree`: one
     point for linear simplices, twice the order otherwise).
+    thickness: out-of-plane thickness of a 2-D body (length units, default 1): cell and facet
+    integrals are multiplied by it, so energies, reactions and loads are per body, not per
+    unit thickness; tractions and pressures stay forces per unit area.
     """
 
     def __init__(self, mesh: Mesh, model: Model, *, dirichlet: Sequence[Dirichlet] = (),
                  tractions: Sequence[Traction] = (), pressures: Sequence[Pressure] = (),
-                 source=None, quadrature_degree: int | None = None):
+                 source=None, quadrature_degree: int | None = None, thickness: float = 1.0):
         if not isinstance(mesh, Mesh):
             raise InputError(f"expected a morphax Mesh, got {type(mesh).__name__}")
         mesh.check()
@@ -132,6 +135,10 @@ class Problem:
         self.ncomp = model.ncomp(self.dim)
         self.ndof = mesh.n_nodes * self.ncomp
         self.degree = self.elem.default_degree if quadrature_degree is None else quadrature_degree
+        self.thickness = float(_finite(np.asarray(thickness, dtype=float), "thickness"))
+        if self.thickness <= 0 or (self.dim != 2 and self.thickness != 1.0):
+            raise InputError(f"thickness must be a positive number and is for 2-D bodies only, "
+                             f"got {thickness} on a {self.dim}-D mesh")
         self.dirichlet, self.tractions, self.pressures = tuple(dirichlet), tuple(tractions), \
             tuple(pressures)
         for load in self.tractions + self.pressures:
@@ -240,7 +247,7 @@ class Problem:
         X = points[self.mesh.cells]                                   # (m, k, d)
         G = jnp.einsum("mkd,qke->mqde", X, dN)                        # dx_d / dxi_e
         dNdx = jnp.einsum("qke,mqed->mqkd", dN, inv(G))
-        jxw = det(G) * w[None, :]
+        jxw = det(G) * (w * self.thickness)[None, :]
         xq = jnp.einsum("qk,mkd->mqd", N, X)
         return N, dNdx, jxw, xq
 
@@ -277,17 +284,43 @@ class Problem:
                 + jnp.einsum("mqc,qk,mq->mkc", react, N, jxw))
 
     def cell_tangents(self, u, p) -> jax.Array:
-        """Tangent blocks (m, k*c, k*c) of each cell."""
+        """Tangent blocks (m, k*c, k*c) of each cell.
+
+        Per quadrature point, the model is a function of z = (g, u) (c, d + 1) (of g alone,
+        (c, d), when `Model.depends_on_value` is False); its second derivatives are taken
+        forward-over-forward on a points-last batch (contiguous in the point index, so the
+        arithmetic vectorises), and contracted with the extended shape gradients
+        [dN/dx | N] (k, d + 1) in one batched product per quadrature point."""
         N, dNdx, jxw, xq, uq, gq = self._fields(u, p["points"])
-        point = self._pointwise(p["material"])
-        jac = jax.vmap(jax.vmap(jax.jacfwd(point, argnums=(0, 1))))(uq, gq, xq)
-        (dq_du, dq_dg), (ds_du, ds_dg) = jac
-        K = (jnp.einsum("mqki,mqaibj,mqlj,mq->mkalb", dNdx, dq_dg, dNdx, jxw)
-             + jnp.einsum("mqki,mqaib,ql,mq->mkalb", dNdx, dq_du, N, jxw)
-             + jnp.einsum("qk,mqabj,mqlj,mq->mkalb", N, ds_dg, dNdx, jxw)
-             + jnp.einsum("qk,mqab,ql,mq->mkalb", N, ds_du, N, jxw))
-        n = self.elem.n_nodes * self.ncomp
-        return K.reshape(-1, n, n)
+        m, q, c, d = gq.shape
+        mat, model = p["material"], self.model
+        value = model.depends_on_value
+        e = d + 1 if value else d
+
+        def unpack(z):  # (c * e,) -> (u (c,) or None, g (c, d))
+            z = z.reshape(c, e)
+            return (z[:, d] if value else None), z[:, :d]
+
+        if model.energy:
+            second = jax.jacfwd(jax.jacfwd(lambda z, x: model.density(*unpack(z), x, mat)))
+        else:
+            def weak(z, x):  # (flux | reaction) (c * e,)
+                flux, react = model.flux_reaction(*unpack(z), x, mat)
+                return (jnp.concatenate([flux, react[:, None]], 1) if value else flux).ravel()
+            second = jax.jacfwd(weak)
+        z = jnp.concatenate([gq, uq[..., None]], axis=-1) if value else gq
+        H = jax.vmap(second, in_axes=-1, out_axes=-1)(z.reshape(m * q, c * e).T,
+                                                        xq.reshape(m * q, d).T)
+        H = jnp.moveaxis(H, -1, 0).reshape(m, q, c, e, c, e) * jxw[..., None, None, None, None]
+        B = jnp.concatenate([dNdx, jnp.broadcast_to(N[None, :, :, None], (m, *N.shape, 1))],
+                            axis=-1) if value else dNdx                       # (m, q, k, e)
+        K = 0.0
+        for s in range(q):   # H enters through a dot, so XLA keeps it materialised instead of
+            T = jnp.einsum("maibj,mlj->mialb", H[:, s], B[:, s])   # recomputing it per entry
+            K = K + sum(B[:, s, :, None, i, None, None] * T[:, None, i] for i in range(e))
+        K = jax.lax.optimization_barrier(K)  # not fused into the scatter that assembles it
+        n = self.elem.n_nodes * c
+        return K.reshape(m, n, n)
 
     def cell_energies(self, u, p, lam=1.0) -> jax.Array:
         """Stored energy minus the work of the source, per cell (m,). Energy models only."""
@@ -327,7 +360,7 @@ class Problem:
         else:
             n = jnp.ones((*T.shape[:2], 1))
         area = jnp.linalg.norm(n, axis=-1)
-        return n / area[..., None], area * w[None, :], N
+        return n / area[..., None], area * (w * self.thickness)[None, :], N
 
     def _facet_forces(self, xf, load, sign):
         """Nodal forces (f, k_f, c) of a traction (c,) or a pressure () on facets at xf."""
@@ -446,6 +479,26 @@ class Problem:
         cd = (self.mesh.cells[:, :, None] * c + np.arange(c)).reshape(self.mesh.n_cells, -1)
         self._cell_dofs = cd
         self.sparsity = Pattern(cd, self.ndof, self.free, self.fixed)
+
+    def near_null_space(self) -> tuple[np.ndarray, int]:
+        """(modes (n_free, r), blocksize): the motions the free-free tangent nearly annihilates,
+        for algebraic multigrid: rigid-body translations and rotations (about the centroid) of
+        solids, constants of scalar fields. blocksize is the number of components when every
+        node has all or none of its dofs free (then AMG aggregates nodes), else 1."""
+        x = np.asarray(self.mesh.points, dtype=float)
+        x = (x - x.mean(axis=0)) / max(np.ptp(x, axis=0).max(), 1e-300)
+        c, n = self.ncomp, x.shape[0]
+        modes = [np.eye(c)[None].repeat(n, 0)[..., k] for k in range(c)]       # (n, c) each
+        if c == self.dim == 2:
+            modes.append(np.stack([-x[:, 1], x[:, 0]], axis=1))
+        elif c == self.dim == 3:
+            zero = np.zeros(n)
+            modes += [np.stack([zero, -x[:, 2], x[:, 1]], 1), np.stack([x[:, 2], zero, -x[:, 0]], 1),
+                      np.stack([-x[:, 1], x[:, 0], zero], 1)]
+        B = np.stack([m.reshape(-1) for m in modes], axis=1)[self.free]
+        whole = np.all(np.isin(self.free.reshape(-1, 1) // c * c + np.arange(c), self.free)) \
+            if self.free.size % c == 0 else False
+        return B, (c if whole else 1)
 
     def free_block(self, values) -> sp.csr_matrix:
         """The free-free block (n_free, n_free) of a tangent given by its pattern values."""

@@ -136,8 +136,12 @@ def _build(problem: Problem, options: NewtonOptions):
         u[problem.free], u[problem.fixed] = u_free, problem.prescribed_values(p)
         K = problem.free_block(np.asarray(problem.compiled.tangent_values(u, p)))
         symmetric = problem.model.energy and not problem.compiled.follower
-        factor = get_solver(options.linear_solver).factorize(K, symmetric)
-        return factor.solve(np.asarray(u_bar), transpose=True)
+        solver = get_solver(options.linear_solver, problem.free.size, getattr(problem, "dim", 3))
+        hints = {}
+        if solver.uses_near_null and hasattr(problem, "near_null_space"):
+            modes, block = problem.near_null_space()
+            hints = {"near_null": modes, "blocksize": block}
+        return solver.factorize(K, symmetric, **hints).solve(np.asarray(u_bar), transpose=True)
 
     def free_residual(u_free, p):
         return problem.residual(problem.lift(u_free, p), p)[problem.free]

@@ -8,7 +8,6 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.optimize
 
 from morphax._core import InputError, gmsh_session
 
@@ -76,7 +75,9 @@ def neo_hookean_uniaxial_stretch(stretch: float, mu: float, kappa: float) -> tup
     def p22(l2):
         return mu * (l2 - 1.0 / l2) + kappa * np.log(stretch * l2) / l2
 
-    l2 = scipy.optimize.brentq(p22, 1e-6, 1e6, xtol=1e-15, rtol=1e-15)
+    from scipy.optimize import brentq  # imported here: scipy.optimize costs ~1 s to import
+
+    l2 = brentq(p22, 1e-6, 1e6, xtol=1e-15, rtol=1e-15)
     J = stretch * l2
     p11 = mu * (stretch - 1.0 / stretch) + kappa * np.log(J) / stretch
     return float(l2), float(p11)

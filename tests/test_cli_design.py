@@ -20,10 +20,16 @@ def test_design_quick_run_and_resume(tmp_path, capsys):
     assert main(["--quiet", "design", "--quick", "--iterations", "3", "--batch", "2",
                  "--out", str(out)]) == 0
     for name in ("design.json", "model.eqx", "config.json", "metrics.json", "reference.vtu",
-                 "deformed_0.vtu", "actuated.png", "loss.png", "part.stl"):
+                 "deformed_0.vtu", "actuated.png", "loss.png", "part.stl", "sweep.gif",
+                 "design.png", "report.md", "mesh_design.json"):
         assert (out / name).exists(), name
     m = json.loads((out / "metrics.json").read_text())
     assert m["iterations"] == 3 and m["failed_solves"] == 0
+    # geometry steps re-mesh instead of shrinking; the print check is in the metrics and report
+    assert m["shortened_geometry_steps"] == 0 and m["remeshes"] >= 0
+    assert len(m["print_check"]) == 8 and m["part"]["nozzle_mm"] == 0.4
+    assert m["part"]["prints"] == (m["part"]["min_neck_mm"] >= 0.4)
+    assert "pore_0_0" in (out / "report.md").read_text()
     assert len(m["curve"]) == 3 and m["time_per_iteration_s"] > 0
     assert np.isfinite(m["heldout_error"])
     # the part: watertight, and its volume is the design's material area x thickness
@@ -118,3 +124,28 @@ def test_design_killed_inside_a_checkpoint_write_resumes_bit_exact(kill_config, 
     assert not list(folder.glob(".*")), "the half-written file was not swept"
     assert json.loads((out / "metrics.json").read_text())["iterations"] == 4
     assert (out / "model.eqx").read_bytes() == (reference / "model.eqx").read_bytes()
+
+
+@pytest.mark.slow
+def test_design_from_a_lattice_with_baseline_and_evaluate(tmp_path, capsys):
+    """--init starts from a `morphax lattice` design, --baseline trains the frozen geometry
+    on the same seed, --evaluate re-scores the finished run on new targets."""
+    lattice = tmp_path / "lattice.json"
+    assert main(["--quiet", "lattice", "--rows", "3", "--cols", "3", "--cell-size", "5",
+                 "--porosity", "0.15", "--solid", "1,1", "--out", str(lattice)]) == 0
+    out = tmp_path / "run"
+    assert main(["--quiet", "design", "--quick", "--init", str(lattice), "--iterations", "0",
+                 "--baseline", "--no-part", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["codesign_over_frozen"] == pytest.approx(
+        m["heldout_error"] / m["frozen_heldout_error"])
+    # the run started from the lattice (radii 0.46 + 0.02 noise, not the preset's 0.54)
+    start = CellularSolid.load(lattice)
+    config, system, model = load_run(out)
+    assert (config.rows, config.cols) == (3, 3)
+    assert abs(float(np.mean(np.asarray(model.geometry["radii"]) - start.radii))) < 0.02
+    assert main(["design", "--evaluate", str(out), "--targets", "3"]) == 0
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert ev["n_targets"] == 3 and np.isfinite(ev["heldout_error"])
+    assert main(["design", "--evaluate", str(out), "--init", str(lattice)]) == 2
+    assert "--init" in capsys.readouterr().err

@@ -37,17 +37,48 @@ def test_lattice_writes_a_design(design_file, capsys):
     assert CellularSolid.load(out).n_angles == 8
 
 
-def test_mesh_writes_groups_and_preview(design_file, tmp_path, capsys):
-    out = tmp_path / "m.msh"
-    assert main(["mesh", str(design_file), "--out", str(out), "--size", "1.0"]) == 0
+def _printed_groups(text):
+    line = next(x for x in text.splitlines() if x.startswith("groups"))
+    return set(line.split(": ", 1)[1].split(", "))
+
+
+@pytest.mark.parametrize("suffix, order", [(".msh", 1), (".vtu", 2), (".xdmf", 1)])
+def test_mesh_writes_every_group_it_reports(design_file, tmp_path, capsys, suffix, order):
+    """The groups `morphax mesh` prints, combined (bottom, pores) and per segment, are in the
+    file it writes, in each format, with the same nodes as the mesh it made."""
+    out = tmp_path / f"m{suffix}"
+    assert main(["mesh", str(design_file), "--out", str(out), "--size", "1.0", "--order",
+                 str(order)] + (["--no-preview"] if suffix != ".msh" else [])) == 0
+    printed = _printed_groups(capsys.readouterr().out)
+    assert {"bottom", "top", "left", "right", "pores", "bottom_0", "left_1", "pore_0_0",
+            "corner_tr", "solid_1_1_center"} <= printed
     mesh = read_mesh(out)
-    assert {"left_0", "top_2", "corner_tr", "solid_1_1_center", "pore_0_0"} <= set(
-        mesh.node_sets)
-    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
-    assert "named groups" in capsys.readouterr().out
-    assert main(["mesh", str(design_file), "--out", str(tmp_path / "m2.vtu"), "--order", "2",
-                 "--no-preview"]) == 0
-    assert (tmp_path / "m2.vtu").exists() and not (tmp_path / "m2.png").exists()
+    assert set(mesh.node_sets) == printed
+    made = mesh_design(CellularSolid.load(design_file), size=1.0, order=order)
+    x, y = np.asarray(mesh.points), np.asarray(made.points)
+    for name in printed:
+        assert sorted(map(tuple, x[mesh.node_sets[name]].round(9).tolist())) == sorted(
+            map(tuple, y[made.node_sets[name]].round(9).tolist())), name
+    assert (tmp_path / "m.png").exists() == (suffix == ".msh")
+
+
+@pytest.mark.slow
+def test_mesh_meshes_a_step_part(tmp_path, capsys):
+    from morphax._core import gmsh_session
+    from morphax.physics._cad import quiet_stdout
+
+    with gmsh_session("cli-step") as gmsh:
+        gmsh.model.occ.addBox(0, 0, 0, 3, 2, 1)
+        gmsh.model.occ.synchronize()
+        with quiet_stdout():
+            gmsh.write(str(tmp_path / "block.step"))
+    assert main(["mesh", str(tmp_path / "block.step"), "--out", str(tmp_path / "b.vtu"),
+                 "--size", "1.0"]) == 0
+    text = capsys.readouterr().out
+    assert "tet4 cells" in text and "regions (cell groups): volume_1" in text
+    assert {"xmin", "zmax", "boundary"} <= _printed_groups(text) == set(
+        read_mesh(tmp_path / "b.vtu").node_sets)
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize("suffix", ["stl", "3mf", "step"])
@@ -56,7 +87,7 @@ def test_export_prints_the_report(design_file, tmp_path, capsys, suffix):
     assert main(["export", str(design_file), "--thickness", "2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "mass" in text and "12.000 x 8.000 x 2.000 mm" in text
-    report = json.loads((tmp_path / "part.report.json").read_text())
+    report = json.loads((tmp_path / f"part.{suffix}.report.json").read_text())
     assert report["format"] == suffix and report["solid_check"]["watertight"]
     d = CellularSolid.load(design_file)
     exact = d.material_area() * 2.0
@@ -78,7 +109,7 @@ def test_export_deformed(design_file, tmp_path, capsys):
     solid = read_stl(out)
     assert np.ptp(solid.vertices[:, 0]) == pytest.approx(12 * 1.1, rel=1e-6)
     check_solid(solid, merge=True)
-    assert not (tmp_path / "def.report.json").exists()
+    assert not (tmp_path / "def.stl.report.json").exists()
 
 
 def test_errors_exit_2_and_write_nothing(design_file, tmp_path, capsys):

@@ -103,11 +103,16 @@ def test_bad_input_names_the_key_and_writes_nothing(square_msh, capsys, body, me
 
 def test_default_demo_writes_vtu_and_png(tmp_path):
     """The FEA demo without a problem file, run from outside the checkout so that the
-    installed package (not the source folder morphax/) is imported."""
+    installed package (not the source folder morphax/) is imported; its compiled kernels are
+    kept in $XDG_CACHE_HOME/morphax/jax for the next run."""
+    import os
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     out = subprocess.run([sys.executable, "-m", "morphax", "solve", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "solution.vtu").exists() and (tmp_path / "solution.png").exists()
+    assert any((tmp_path / "cache" / "morphax" / "jax").iterdir())
 
 
 # ----- pressure through the TOML front end ---------------------------------------------------
@@ -187,6 +192,15 @@ _ELASTIC = "[physics]\nmodel = 'neo-hookean'\nE = 1.0\nnu = 0.3\n"
     (_POISSON + "[output]\nvtu = 3", r"\[output\] vtu must be a non-empty string"),
     ("[mesh]\nfile = 'square.msh'\norder = 3\n" + _POISSON, r"order must be 1 or 2"),
     ("solver = 3\n[mesh]\nfile = 'square.msh'\n" + _POISSON, r"\[solver\] must be a table"),
+    (_POISSON + "plane = 'stress'", r"unknown key plane in \[physics\] for model 'poisson'"),
+    (_ELASTIC + "plane = 'membrane'", r"\[physics\] plane must be \"strain\" or \"stress\""),
+    (_ELASTIC + "thickness = 0.0", r"\[physics\] thickness must be positive"),
+    ("[mesh]\nfile = 'square.msh'\nsize = 0.1\n" + _POISSON, r"\[mesh\] size is for geometry files"),
+    (_POISSON + "[output]\nfield = 'von-mises'", r"\[output\] field must be one of u, flux"),
+    (_ELASTIC + "[[dirichlet]]\ngroup = ['left', 'nope']\nvalue = 0.0",
+     r"\[\[dirichlet\]\] #1: the mesh has no group 'nope'"),
+    (_ELASTIC + "[[traction]]\ngroup = []\nvalue = [1.0, 0.0]",
+     r"\[\[traction\]\] #1: group must be a name or a non-empty list"),
 ])
 def test_schema_errors_name_the_key(square_msh, capsys, body, message):
     text = body if "[mesh]" in body else "[mesh]\nfile = 'square.msh'\n" + body
@@ -293,3 +307,68 @@ def test_a_failed_solve_prints_its_error_on_a_clean_line(square_msh, capsys):
     assert err.rstrip("\n").split("\n")[-1].split("\r")[-1].startswith(
         "morphax solve: error: Newton did not converge"), repr(err)
     assert not list(square_msh.glob("*.vtu"))
+
+
+@pytest.mark.parametrize("plane, ex, ey", [
+    ("stress", 1.0, -0.3), pytest.param("strain", 1 - 0.3**2, -0.3 * 1.3, marks=pytest.mark.slow)])
+def test_plane_stress_and_thickness_against_uniaxial_tension(square_msh, capsys, plane, ex, ey):
+    """Rollers on left and bottom, traction s on the right: u = s / E (ex x, ey y) with
+    (1, -nu) in plane stress and (1 - nu^2, -nu (1 + nu)) in plane strain; von Mises drawn."""
+    path = _write(square_msh, f"""
+        [mesh]
+        file = "square.msh"
+        [physics]
+        model = "linear-elasticity"
+        E = 100.0
+        nu = 0.3
+        plane = "{plane}"
+        thickness = 0.2
+        [[dirichlet]]
+        group = ["left"]
+        x = 0.0
+        [[dirichlet]]
+        group = "bottom"
+        y = 0.0
+        [[traction]]
+        group = "right"
+        value = [0.5, 0.0]
+        [output]
+        vtu = "t.vtu"
+        png = "t.png"
+        field = "von-mises"
+        stress_unit = "MPa"
+    """)
+    assert main(["solve", str(path)]) == 0
+    assert "max von Mises stress" in capsys.readouterr().out
+    out = meshio.read(square_msh / "t.vtu")
+    x = out.points[:, :2]
+    np.testing.assert_allclose(out.point_data["u"][:, :2], 0.5 / 100.0 * x * [ex, ey],
+                               rtol=1e-9, atol=1e-12)
+    if plane == "stress":
+        np.testing.assert_allclose(out.cell_data["von_mises"][0], 0.5, rtol=1e-9)
+    assert (square_msh / "t.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_group_lists_are_unions(square_msh):
+    path = _write(square_msh, """
+        [mesh]
+        file = "square.msh"
+        [physics]
+        model = "linear-elasticity"
+        E = 1.0
+        nu = 0.3
+        thickness = 2.0
+        [[dirichlet]]
+        group = ["bottom", "left"]
+        value = 0.0
+        [[traction]]
+        group = ["right", "top"]
+        value = [0.1, 0.0]
+    """)
+    job = mp.load_job(path)
+    mesh = job.problem.mesh
+    assert job.problem.thickness == 2.0 and job.problem.model.plane == "strain"
+    assert len(mesh.facet_sets["right+top"]) == len(mesh.facet_sets["right"]) + len(
+        mesh.facet_sets["top"])
+    assert set(mesh.node_sets["bottom+left"]) == set(mesh.node_sets["bottom"]) | set(
+        mesh.node_sets["left"])

@@ -81,9 +81,9 @@ LIBRARY = ["physics", "geometry", "fabrication", "learners", "morphax/_core", "m
 FORBIDDEN = re.compile(r"matplotlib\.use\(|import matplotlib\.pyplot|from matplotlib import pyplot|"
                        r"jax\.config\.update\(|os\.environ\.(update|setdefault)\(|"
                        r"os\.environ\[[^]]+\]\s*=")
-#: sanctioned, scoped changes that put things back: VTK's EGL window while plot_png renders,
-#: and the x64 flag that jax-fem's import flips, restored by the adapter.
-SCOPED = {("physics/_io.py", "os.environ[key] ="), ("physics/_jaxfem.py", "jax.config.update(,x64)")}
+#: sanctioned, scoped changes that put things back: the x64 flag that jax-fem's import flips,
+#: restored by the adapter.
+SCOPED = {("physics/_jaxfem.py", "jax.config.update(,x64)")}
 
 
 def _code_lines(path):

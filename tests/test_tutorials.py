@@ -32,9 +32,9 @@ def test_nma_design_to_part_quick(tmp_path):
 
     assert main(["tutorial", "run", "nma_design_to_part", "--quick", "--out",
                  str(tmp_path)]) == 0
-    for name in ("loss.png", "design.png", "part_top.png", "part.report.png", "part.stl"):
+    for name in ("loss.png", "design.png", "part_top.png", "part.stl.report.png", "part.stl"):
         assert (tmp_path / name).exists(), name
-    report = json.loads((tmp_path / "part.report.json").read_text())
+    report = json.loads((tmp_path / "part.stl.report.json").read_text())
     assert report["solid_check"]["watertight"]
     assert report["solid_check"]["volume_rel_error"] < 1e-6
     assert report["volume_mm3"] > 0

@@ -51,7 +51,10 @@ OUT.mkdir(parents=True, exist_ok=True)
 
 # %%
 task = sample_poisson_tasks(1, seed=7)[0]
-print(task)
+print(f"domain r(theta) = 1 + {task.c1:.3f} cos 4theta + {task.c2:.3f} cos 8theta")
+for mx, my, beta in task.bumps:
+    print(f"source bump at ({mx:+.2f}, {my:+.2f}), height {beta:.2f}")
+print("boundary coefficients r0..r4:", ", ".join(f"{r:+.2f}" for r in task.bc))
 fea = PoissonFEA(size=0.05, order=2)
 print(f"compile + first solve: {fea.warmup(task):.2f} s")
 mesh, u, seconds = fea.solve(task)
@@ -86,7 +89,10 @@ for h in sizes:
     times.append(s)
     print(f"h = {h:5.2f}: {f.n_nodes:5d} nodes, relative MSE {errs[-1]:.2e}, {s * 1e3:.1f} ms")
 slope = np.polyfit(np.log(sizes), np.log(errs), 1)[0]
-print(f"fitted slope of log(relative MSE) vs log(h): {slope:.2f} (expected about 4)")
+print(f"fitted slope of log(relative MSE) vs log(h): {slope:.2f}. Asymptotically it is 4 (P1 "
+      "error ~ h^2); on these coarse meshes the straight-sided cells also miss part of the "
+      "curved star boundary, an error that shrinks more slowly, so the fit lands between 3 "
+      "and 4")
 assert slope > 3.0, slope
 
 # %%

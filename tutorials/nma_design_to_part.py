@@ -146,8 +146,8 @@ print(f"held-out error in metrics.json: {metrics['heldout_error']:.4f} {metrics[
 # thickness, checks that the triangle surface is a closed, consistently wound solid whose volume
 # equals section area x thickness, and only then writes the file. The `PrintReport` says what a
 # printer operator needs: size, volume, mass for the chosen material and the thinnest wall
-# compared with the nozzle width. It is also written as `part.report.json` and a drawing
-# `part.report.png`. A `.3mf` or `.step` suffix writes those formats instead.
+# compared with the nozzle width. It is also written as `part.stl.report.json` and a drawing
+# `part.stl.report.png`. A `.3mf` or `.step` suffix writes those formats instead.
 
 # %%
 design = CellularSolid.load(OUT / "run" / "design.json")

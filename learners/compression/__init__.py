@@ -41,6 +41,7 @@ from ._priors import FactorizedDensity as FactorizedDensity
 from ._priors import LogisticDensity as LogisticDensity
 from ._priors import bin_mass as bin_mass
 from ._priors import bits as bits
+from ._priors import range_masses as range_masses
 from ._reparam import EPR as EPR
 from ._reparam import TensorCode as TensorCode
 from ._reparam import rdft_basis as rdft_basis

@@ -13,14 +13,13 @@ import numpy as np
 from morphax._core import DataError, InputError, atomic_write_bytes
 
 from ._format import AFFINE, CodedTensor, decode_tensors, encode_tensors, quantize_table
-from ._priors import bin_mass
+from ._priors import range_masses
 from ._reparam import EPR, path_name
 
 
 def _table(prior, low: int, high: int, dtype) -> np.ndarray:
     """The prior's bin masses of the latents low ... high, quantised to u16 counts."""
-    grid = jnp.arange(low, high + 1).astype(dtype)
-    return quantize_table(np.asarray(bin_mass(prior, grid), np.float64))
+    return quantize_table(range_masses(prior, low, high, dtype))
 
 
 def epr_tensors(epr: EPR) -> list[CodedTensor]:

@@ -32,6 +32,7 @@ from ._reparam import AFFINE, DFT, rdft_basis
 
 MAGIC = b"\x89MXEPR\r\n"
 FORMAT_VERSION = 1
+"""Version byte of the compressed-model file that this module writes and reads."""
 DTYPES = ("float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "bool")
 KINDS = ("raw", AFFINE, DFT)
 #: probability counts are u16: the table's total and the widest symbol range

@@ -9,6 +9,7 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 #: hidden widths of the flexible factorised density (Balle et al. 2018 use 3 x 3)
 FILTERS = (3, 3, 3)
@@ -76,6 +77,21 @@ def bin_mass(prior, x: jax.Array) -> jax.Array:
     upper = prior.cdf_logits(x + 0.5)
     sign = jax.lax.stop_gradient(jnp.where(lower + upper > 0, -1.0, 1.0).astype(x.dtype))
     return jnp.abs(jax.nn.sigmoid(sign * upper) - jax.nn.sigmoid(sign * lower))
+
+
+def range_masses(prior, low: int, high: int, dtype) -> np.ndarray:
+    """`bin_mass` of the integers low ... high as float64 NumPy (high - low + 1,): evaluated
+    compiled on a grid padded to a power of two, so that tensors of different latent ranges
+    share a few compilations instead of compiling every operation eagerly."""
+    n = high - low + 1
+    size = max(64, 1 << (n - 1).bit_length())
+    grid = np.arange(low, low + size)
+    return np.asarray(_masses(prior, jnp.asarray(grid, dtype)), np.float64)[:n]
+
+
+@eqx.filter_jit
+def _masses(prior, grid):
+    return bin_mass(prior, grid)
 
 
 def bits(prior, x: jax.Array, *, floor: float = 1e-9) -> jax.Array:

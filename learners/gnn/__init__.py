@@ -3,8 +3,9 @@
 
 Graphs as arrays (`Graph`), explicit baselines (`GCN`, `GAT`), implicit models (`IGNN`,
 `GSDGNN`, `EnergyGNN`) trained through the implicit function theorem (`fixed_point`,
-`argmin`), an asynchronous inference simulator (`Schedule`, `simulate`, `run_async`), the
-paper's synthetic tasks, and a learned asynchronous Poisson solver on morphax meshes.
+`argmin`), an asynchronous inference simulator (`Schedule`, `simulate`, `simulate_many`,
+`run_async`), the paper's synthetic tasks, and a learned asynchronous Poisson solver on
+morphax meshes.
 """
 
 from ._async import MODES as MODES
@@ -13,6 +14,7 @@ from ._async import Schedule as Schedule
 from ._async import async_outputs as async_outputs
 from ._async import run_async as run_async
 from ._async import simulate as simulate
+from ._async import simulate_many as simulate_many
 from ._graphs import Graph as Graph
 from ._graphs import batch_graphs as batch_graphs
 from ._graphs import degrees as degrees
@@ -49,6 +51,7 @@ from ._tasks import counting as counting
 from ._tasks import from_networkx as from_networkx
 from ._tasks import geometric_graph as geometric_graph
 from ._tasks import karate_club as karate_club
+from ._tasks import pygsp_graph as pygsp_graph
 from ._tasks import sums as sums
 from ._train import TrainResult as TrainResult
 from ._train import evaluate as evaluate

@@ -4,9 +4,10 @@
 
 The graph is read off the physics problem: the stiffness matrix K and load b of
 -div(grad u) = f assembled by `Problem` (P1 triangles), Dirichlet data on the whole boundary.
-Node features (n, 8): K_ii, b_i (or 0 when the load is to be learned), Dirichlet flag, g_i,
-x, y, f(x_i), 100 f(x_i) A_i (A_i: a third of the adjacent triangles' area, so the last
-column is the lumped load times 100). Edge features (E, 3): K_ij, x_s - x_r, y_s - y_r.
+Node features (n, 8): K_ii, b_i (with_load=False: the lumped load f(x_i) A_i instead, which a
+node knows locally, so that a network learns the correction to the consistent load), Dirichlet
+flag, g_i, x, y, f(x_i), 100 f(x_i) A_i (A_i: a third of the adjacent triangles' area).
+Edge features (E, 3): K_ij, x_s - x_r, y_s - y_r.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def mesh_graph(problem: Problem, source_values, *, with_load: bool = True) -> Gr
     g[problem.fixed] = problem.prescribed_values(p)
     x = np.asarray(problem.mesh.points)
     f = np.asarray(source_values, dtype=float).reshape(n)
-    load = b if with_load else np.zeros(n)
-    nodes = np.stack([diag, load, bc, g, x[:, 0], x[:, 1], f, 100.0 * f * lumped_areas(problem.mesh)], 1)
+    lumped = f * lumped_areas(problem.mesh)
+    load = b if with_load else lumped
+    nodes = np.stack([diag, load, bc, g, x[:, 0], x[:, 1], f, 100.0 * lumped], 1)
     edges = np.concatenate([kv[:, None], x[s] - x[r]], axis=1)
     return make_graph(nodes, s, r, edges)
 

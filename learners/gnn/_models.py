@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from morphax._core import InputError
 
 from ._graphs import Graph, gcn_weights, segment_sum, softmax_per_receiver
-from ._implicit import argmin, fixed_point, hessian_bound
+from ._implicit import apply_precond, argmin, fixed_point, hessian_bound, precond_powers
 from ._picnn import PICNN
 
 
@@ -56,8 +56,10 @@ class GNNModel(eqx.Module):
     def prepare(self, graph: Graph) -> dict:
         return {"graph": graph, "w": gcn_weights(graph)}
 
+    @eqx.filter_jit
     def __call__(self, graph: Graph, *, tol: float = 1e-10, max_iter: int = 5000):
-        """Synchronous outputs (n, out); tol, max_iter: the implicit models' solver settings."""
+        """Synchronous outputs (n, out); tol, max_iter: the implicit models' solver settings.
+        Compiled (once per model structure and graph shape)."""
         return self.readout(graph, self.solve(graph, tol=tol, max_iter=max_iter))
 
     def sync_update(self, ctx, h, counters=None, step=None):
@@ -216,8 +218,10 @@ def _fp_map(static, theta, h):
 class EnergyModel(GNNModel):
     """h* = argmin_H E(H), E = sum_i e_i(h_i) + sum_(s->r) e_rs(h_r, h_s) + mu/2 |H|^2,
     strongly convex in H. A node's gradient needs only its neighbours' states, so a node that
-    wakes takes a local gradient step h_i <- h_i - step_i dE/dh_i with whatever neighbour
-    values it last read."""
+    wakes takes a local preconditioned gradient step h_i <- h_i - S_i dE/dh_i with whatever
+    neighbour values it last read; S_i = omega P_i^-1 / (1.1 L) with P_i the node's diagonal
+    Hessian block at the start (block Jacobi, local) and L the largest eigenvalue of the
+    preconditioned Hessian (`step_size`)."""
 
     kind: ClassVar[str] = "energy"
 
@@ -227,9 +231,38 @@ class EnergyModel(GNNModel):
     def edge_energy(self, ctx, h_recv, h_send):   # (E,) energies
         raise NotImplementedError
 
+    def hessian_blocks(self, ctx, h):
+        """The diagonal blocks d2E/dh_i2 (n, d, d) of the Hessian at h. Node i's block needs only
+        its own energy and its edges' energies, so each node can compute it locally."""
+        g = ctx["graph"]
+        hr, hs = h[g.receivers], h[g.senders]
+
+        def node_g(x):
+            return jax.grad(lambda x: jnp.sum(self.node_energy(ctx, x)))(x)
+
+        def edge_g_recv(a):
+            return jax.grad(lambda a: jnp.sum(self.edge_energy(ctx, a, hs)))(a)
+
+        def edge_g_send(b):
+            return jax.grad(lambda b: jnp.sum(self.edge_energy(ctx, hr, b)))(b)
+
+        def column(e):   # column k of every block: one Hessian-vector product per term
+            cn = jax.jvp(node_g, (h,), (jnp.broadcast_to(e, h.shape),))[1]
+            ca = jax.jvp(edge_g_recv, (hr,), (jnp.broadcast_to(e, hr.shape),))[1]
+            cb = jax.jvp(edge_g_send, (hs,), (jnp.broadcast_to(e, hs.shape),))[1]
+            return cn + segment_sum(ca, g.receivers, g.n_nodes) + segment_sum(cb, g.senders, g.n_nodes)
+
+        eye = jnp.eye(h.shape[1], dtype=h.dtype)
+        blocks = jnp.moveaxis(jax.vmap(column)(eye), 0, 2) + self.mu * eye[None]
+        return 0.5 * (blocks + jnp.swapaxes(blocks, 1, 2))
+
     def precond(self, ctx):
-        """Diagonal preconditioner (n, 1) for the gradient steps (ones by default)."""
-        return jnp.ones((ctx["graph"].n_nodes, 1), ctx["graph"].nodes.dtype)
+        """Block-Jacobi preconditioner (n, d, d): the Hessian's diagonal blocks at the initial
+        state (identity on padding nodes), computed once per graph from the features."""
+        g = ctx["graph"]
+        blocks = jax.lax.stop_gradient(self.hessian_blocks(ctx, self.init_state(ctx)))
+        eye = jnp.eye(blocks.shape[1], dtype=blocks.dtype)
+        return jnp.where(g.node_mask[:, None, None], blocks, eye[None])
 
     def energy(self, graph_or_ctx, h):
         """Total energy E(H) (scalar) at node states h (n, d)."""
@@ -251,19 +284,21 @@ class EnergyModel(GNNModel):
         return self.local_grad(ctx, h, *_views(ctx["graph"], h))
 
     def update(self, ctx, h, h_send, h_recv, counters=None, step=None):
-        return h - step * self.local_grad(ctx, h, h_send, h_recv)
+        return h - apply_precond(step, self.local_grad(ctx, h, h_send, h_recv))
 
     def init_state(self, ctx):
         return jnp.zeros((ctx["graph"].n_nodes, self.hidden), ctx["graph"].nodes.dtype)
 
     def step_size(self, ctx, h=None, *, scale: float = 1.0):
-        """Per-node gradient step (n, 1): scale / (L P_i), L the largest eigenvalue of the
-        preconditioned Hessian at h (h0 by default; exact for quadratic energies)."""
+        """Per-node step matrices (n, d, d): scale P_i^-1 / (1.1 L), L the largest eigenvalue of
+        the preconditioned Hessian P^-1/2 (d2E/dH2) P^-1/2 at h (h0 by default; exact for
+        quadratic energies), 1.1 a margin for its change along the iteration. scale = 1 is the
+        synchronous step; bounded staleness needs a smaller one (see `Schedule`)."""
         params, static = eqx.partition(self, eqx.is_array)
         h = self.init_state(ctx) if h is None else h
         p = self.precond(ctx)
         lip = hessian_bound(functools.partial(_energy_grad, static), (params, ctx), h, p)
-        return scale / (1.1 * lip * p)
+        return (scale / (1.1 * lip)) * precond_powers(p)[1]
 
     def solve(self, graph: Graph, *, tol: float = 1e-10, max_iter: int = 5000):
         params, static = eqx.partition(self, eqx.is_array)
@@ -328,7 +363,7 @@ class EnergyGNN(EnergyModel):
     fem=True adds the P1 finite-element energy of a Poisson problem on the first state
     component, 1/2 u^T K u - b^T u + penalty/2 sum_(Dirichlet i) K_ii (u_i - g_i)^2, read from
     the first columns of a `mesh_graph` (FEM_NODE_COLUMNS, FEM_EDGE_COLUMNS), and
-    preconditions the gradient steps with diag(K) (Jacobi); the output is then u = h[:, 0]
+    the output is then u = h[:, 0]
     plus a readout correction that starts at zero.
     """
 
@@ -371,11 +406,13 @@ class EnergyGNN(EnergyModel):
         else:
             deg = segment_sum(graph.edge_mask.astype(x.dtype), graph.receivers, graph.n_nodes)
             alpha = softmax_per_receiver(jax.vmap(self.att)(ef)[:, 0], graph) * deg[graph.receivers]
-        return {"graph": graph, "edge_features": ef, "alpha": alpha}
+        # the PICNNs' feature-only coefficients, computed once per graph
+        return {"graph": graph, "alpha": alpha, "node_coef": jax.vmap(self.node_e.coefficients)(x),
+                "edge_coef": jax.vmap(self.edge_e.coefficients)(ef)}
 
     def node_energy(self, ctx, h):
         g = ctx["graph"]
-        e = jnp.exp(self.log_gain) * jax.vmap(self.node_e)(h, g.nodes)
+        e = jnp.exp(self.log_gain) * jax.vmap(self.node_e.energy)(h, ctx["node_coef"])
         if self.fem:
             x, u = g.nodes, h[:, 0]
             kd, b, bc, gv = x[:, 0], x[:, 1], x[:, 2], x[:, 3]
@@ -385,17 +422,10 @@ class EnergyGNN(EnergyModel):
     def edge_energy(self, ctx, h_recv, h_send):
         g = ctx["graph"]
         y = jnp.concatenate([h_recv, h_send], axis=1)
-        e = jnp.exp(self.log_gain) * ctx["alpha"] * jax.vmap(self.edge_e)(y, ctx["edge_features"])
+        e = jnp.exp(self.log_gain) * ctx["alpha"] * jax.vmap(self.edge_e.energy)(y, ctx["edge_coef"])
         if self.fem:
             e = e + 0.5 * g.edges[:, 0] * h_recv[:, 0] * h_send[:, 0]
         return jnp.where(g.edge_mask, e, 0.0)
-
-    def precond(self, ctx):
-        g = ctx["graph"]
-        if not self.fem:
-            return super().precond(ctx)
-        p = g.nodes[:, 0] * (1.0 + self.penalty * g.nodes[:, 2]) + self.mu
-        return jnp.where(g.node_mask, p, 1.0)[:, None]
 
     def readout(self, graph: Graph, h):
         out = _apply_readout(self.head, graph, h)

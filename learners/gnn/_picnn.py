@@ -48,11 +48,22 @@ class PICNN(eqx.Module):
         self.lin = eqx.nn.Linear(f, m, key=ks[5], **kw)
         self.quad = eqx.nn.Linear(f, q * (m + 1), key=ks[6], **kw)
 
+    def coefficients(self, u):
+        """Everything that depends on the features u (p,) only, so that it can be computed once
+        per graph: (input scale (m,), pre-activation bias (k,), output weights (k,) >= 0,
+        linear term (m,), quadratic [M | r] (q, m + 1))."""
+        feat = jnp.concatenate([u, jnp.tanh(self.v(u))])
+        weights = jax.nn.softplus(self.c) * jax.nn.softplus(self.gate(feat))
+        return (1.0 + self.a(feat), self.wu(feat), weights, self.lin(feat),
+                self.quad(feat).reshape(self.q, self.m + 1))
+
+    def energy(self, y, coefficients):
+        """y (m,) and `coefficients(u)` -> scalar energy, convex in y."""
+        scale, bias, weights, lin, mr = coefficients
+        z1 = jax.nn.softplus(self.wy @ (y * scale) + bias)
+        res = mr[:, :self.m] @ y + mr[:, self.m]
+        return jnp.sum(weights * z1) + lin @ y + 0.5 * jnp.sum(res * res)
+
     def __call__(self, y, u):
         """y (m,), u (p,) -> scalar energy."""
-        feat = jnp.concatenate([u, jnp.tanh(self.v(u))])
-        z1 = jax.nn.softplus(self.wy @ (y * (1.0 + self.a(feat))) + self.wu(feat))
-        conv = jnp.sum(jax.nn.softplus(self.c) * jax.nn.softplus(self.gate(feat)) * z1)
-        mr = self.quad(feat).reshape(self.q, self.m + 1)
-        res = mr[:, :self.m] @ y + mr[:, self.m]
-        return conv + self.lin(feat) @ y + 0.5 * jnp.sum(res * res)
+        return self.energy(y, self.coefficients(u))

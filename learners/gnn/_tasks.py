@@ -1,5 +1,6 @@
 """Tasks generated offline (Solodova et al. 2025, Sec. 5): chains, counting, sums and
-relative-to-absolute coordinates, plus small real graphs shipped with networkx.
+relative-to-absolute coordinates (on random geometric graphs or, with the optional PyGSP, its
+sensor networks and Minnesota road graph), plus small real graphs shipped with networkx.
 
 A `Task` holds a training and a test graph (each a batch of disjoint graphs), targets per
 node, and whether it is classification (targets: int labels (n,)) or regression
@@ -125,10 +126,31 @@ def geometric_graph(n: int, radius: float, rng) -> tuple[np.ndarray, np.ndarray]
                      "raise the radius")
 
 
-def _coordinate_set(num_graphs, n, radius, noise, anchors, rng):
+def pygsp_graph(name: str, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Points (n, 2) scaled into the unit square and pairs (m, 2) of a graph that ships with
+    PyGSP (optional: pip install morphax[gnn]): "sensor" (a random k-NN sensor network of n
+    nodes, seeded from rng) or "minnesota" (the Minnesota road network, 2642 nodes; n unused)."""
+    try:
+        from pygsp import graphs
+    except ImportError:
+        raise InputError(f"the {name!r} graph needs PyGSP: pip install 'morphax[gnn]'") from None
+    if name == "sensor":
+        g = graphs.Sensor(N=n, seed=int(rng.integers(2**31)))
+    elif name == "minnesota":
+        g = graphs.Minnesota()
+    else:
+        raise InputError(f"PyGSP graph must be 'sensor' or 'minnesota', got {name!r}")
+    p = np.asarray(g.coords, dtype=float)
+    p = (p - p.min(0)) / np.max(p.max(0) - p.min(0))
+    i, j = np.nonzero(np.triu(np.asarray(g.W.todense()) != 0, k=1))
+    return p, np.stack([i, j], axis=1)
+
+
+def _coordinate_set(num_graphs, n, radius, noise, anchors, rng, source):
     graphs, ys = [], []
     for _ in range(num_graphs):
-        p, pairs = geometric_graph(n, radius, rng)
+        p, pairs = geometric_graph(n, radius, rng) if source == "random" else pygsp_graph(source, n, rng)
+        n = len(p)
         disp = p[pairs[:, 0]] - p[pairs[:, 1]] + noise * rng.normal(size=(len(pairs), 2))
         flag = np.zeros(n)
         flag[rng.choice(n, anchors, replace=False)] = 1.0
@@ -145,16 +167,19 @@ def _coordinate_set(num_graphs, n, radius, noise, anchors, rng):
 
 
 def coordinates(num_graphs: int = 10, n: int = 20, radius: float = 0.4, noise: float = 0.01,
-                anchors: int = 3, *, key) -> Task:
+                anchors: int = 3, *, key, source: str = "random") -> Task:
     """Relative to absolute coordinates: nodes of a 2-D random geometric graph (unit square)
     measure noisy displacements to their neighbours (edge features (E, 2), p_s - p_r +
     N(0, noise^2)) and `anchors` nodes know their position; every node outputs its position
     (n, 2). Node features (n, 6): anchor flag, anchor x, y, summed incoming displacements,
-    degree / 10."""
+    degree / 10. source: "random" (random geometric graphs of the radius) or a PyGSP graph
+    ("sensor": k-NN sensor networks of n nodes; "minnesota": the road network, every graph
+    of both sets the same 2642 nodes with fresh noise and anchors, so test positions are not
+    held out), see `pygsp_graph`."""
     if anchors < 1 or anchors > n:
         raise InputError(f"coordinates needs 1 <= anchors <= n, got {anchors} and n = {n}")
     rng = _rng(key)
-    args = (num_graphs, n, radius, noise, anchors, rng)
+    args = (num_graphs, n, radius, noise, anchors, rng, source)
     return Task("coordinates", "regression", *_coordinate_set(*args), *_coordinate_set(*args), 2)
 
 

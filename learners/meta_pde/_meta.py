@@ -22,6 +22,7 @@ from morphax._core import InputError
 from ._siren import Siren
 
 METHODS = ("maml", "leap", "random")
+"""Initialization methods: MAML (with learned rates), LEAP, or a random SIREN initialization."""
 #: MAML's learned-rate parametrizations: the rate factor of a learned parameter a.
 RATES = {"softplus": jax.nn.softplus, "exp": jnp.exp}
 
@@ -29,8 +30,8 @@ RATES = {"softplus": jax.nn.softplus, "exp": jnp.exp}
 class MetaInit(eqx.Module):
     """A (meta-learned) initialization. model: the Siren; lr_params: for MAML a pytree shaped
     like the model's arrays with a leading axis of size inner_steps, the learning rate of
-    parameter p at inner step k being inner_lr * softplus(lr_params[k][p]) (the paper's
-    parametrization) or, with rates="exp", inner_lr * exp(lr_params[k][p]); None otherwise.
+    parameter p at inner step k being `inner_lr * softplus(lr_params[k][p])` (the paper's
+    parametrization) or, with rates="exp", `inner_lr * exp(lr_params[k][p])`; None otherwise.
     Exponential rates move by factors per outer step instead of by increments, which helps a
     CPU-scale budget of outer steps: at the shipped Poisson settings, 1,500 steps brought the
     mean outer loss to 0.15 with exp and 0.20 with softplus (README, Meta-PDE)."""
@@ -99,7 +100,7 @@ def _clip(tree, max_norm):
 
 def maml_step(family, params, static, lr_params, k, task, *, key, inner_lr, clip=100.0,
               first_order: bool = False, rates: str = "softplus"):
-    """One MAML inner step: p <- p - inner_lr RATES[rates](lr_params[k]) grad L (grad clipped).
+    """One MAML inner step: `p <- p - inner_lr RATES[rates](lr_params[k]) grad L` (grad clipped).
     first_order: treat grad L as a constant in the meta-gradient (first-order MAML; the learned
     rates still get their gradient, d p_{k+1} / d lr = -grad L)."""
     def loss(p):

@@ -204,3 +204,4 @@ class HyperelasticFamily(_Family):
 
 FAMILIES = {"poisson": PoissonFamily, "burgers": BurgersFamily,
             "hyperelastic": HyperelasticFamily}
+"""The PDE task families by name -> family class."""

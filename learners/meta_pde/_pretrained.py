@@ -17,9 +17,6 @@ from ._meta import MetaInit, new_init
 from ._pdes import FAMILIES
 from ._train import MetaTrainConfig, load_init, meta_train, save_init
 
-#: CPU-scale settings per (family, method): network, inner loop and outer loop. The paper's
-#: (Qin et al. 2022, Table 2) run 7k-180k outer steps on a GPU; these run minutes on 2 cores,
-#: in float32, with first-order MAML and exponential learned rates (see `MetaInit`).
 SETTINGS = {
     ("poisson", "maml"): dict(width=64, depth=3, inner_steps=5, inner_lr=1e-4, rates="exp",
                               cfg=MetaTrainConfig(steps=3000, task_batch=4, outer_lr=3e-4,
@@ -36,6 +33,9 @@ SETTINGS = {
     ("hyperelastic", "leap"): dict(width=64, depth=3, inner_steps=20, inner_lr=1e-3,
                                    cfg=MetaTrainConfig(steps=300, task_batch=4, outer_lr=1e-3)),
 }
+"""CPU-scale settings per (family, method): network, inner loop and outer loop. The paper's
+(Qin et al. 2022, Table 2) run 7k-180k outer steps on a GPU; these run minutes on 2 cores,
+in float32, with first-order MAML and exponential learned rates (see `MetaInit`)."""
 
 
 def pretrained_dir() -> pathlib.Path:
@@ -61,11 +61,12 @@ def pretrained(name: str, *, dtype=None) -> MetaInit:
 
 def pretrain(family: str, method: str, *, out: pathlib.Path,
              steps: int | None = None, rates: str | None = None, seed: int = 0,
-             progress: bool = False) -> pathlib.Path:
+             progress: bool = False, devices=None) -> pathlib.Path:
     """Meta-train `family` with `method` at the shipped settings (steps and, for MAML, the
     learned-rate parametrization `rates` overridable) and write out/<family>_<method>.npz (a
     checkpoint beside it makes the run resumable). The file's extra data holds the mean outer
-    loss over the first and the last 100 steps."""
+    loss over the first and the last 100 steps. devices: shard each task batch over that many
+    devices (`meta_train`); under `jax.distributed` process 0 writes the files."""
     if (family, method) not in SETTINGS:
         raise InputError(f"no pretraining settings for {(family, method)}; have "
                          f"{sorted(SETTINGS)}")
@@ -87,11 +88,14 @@ def pretrain(family: str, method: str, *, out: pathlib.Path,
     t = time.perf_counter()
     trained, history = meta_train(fam, init, cfg, key=jax.random.key(seed + 1),
                                   checkpoint=out / f".{family}_{method}.ckpt.npz",
-                                  progress=progress)
+                                  progress=progress and jax.process_index() == 0,
+                                  devices=devices)
     losses = [v for _, v in history]
     extra = {"steps": cfg.steps, "task_batch": cfg.task_batch, "outer_lr": cfg.outer_lr,
              "first_order": cfg.first_order, "seconds_this_run": time.perf_counter() - t,
              "loss_first_100": float(np.mean(losses[:100])),
              "loss_last_100": float(np.mean(losses[-100:])),
              "family_config": fam.config(), "command": command}
+    if jax.process_index() > 0:
+        return out / f"{family}_{method}.npz"
     return save_init(out / f"{family}_{method}.npz", trained, extra=extra)

@@ -18,6 +18,7 @@ import tomllib
 from morphax._core import DataError, InputError
 
 TASKS = ("translation", "rotation", "double-rotation", "shape", "digits")
+"""The NMA tasks (`NMAConfig.task`) that `preset` knows."""
 #: tasks whose lattice has a solid centre cell (so it must be odd, at least 3 x 3)
 SOLID_CENTRE_TASKS = ("translation", "rotation", "double-rotation")
 
@@ -32,7 +33,22 @@ class NMAConfig:
     hidden: widths of the controller MLP's hidden layers (ReLU); the last layer has no bias.
     max_disp: actuation bound in cell sizes (tanh(x) * max_disp * cell_size mm).
     batch, iterations, lr (Adam), geometry_lr: multiplier of lr for the pore radii.
-    codesign: train the pore radii too (False: the frozen-geometry ablation).
+    lr_final: every learning rate follows a cosine from its value down to lr_final x it over
+    the run (1.0: constant, Varmint's choice and the paper presets'; the small presets use
+    0.1: the default 300-iteration run ends at 0.169 instead of 0.195 cell sizes, see the
+    closing note of issue 13).
+    codesign: train the geometry too (False: the frozen-geometry ablation).
+    offsets: co-design the lattice-node offsets as well (Varmint's mesh perturbation: interior
+    nodes move freely, outer-side nodes slide along their side, outer corners and, for the
+    rotation tasks, the corners of the solid centre cell stay fixed); offset_lr: their
+    learning-rate multiplier (of lr; offsets are in mm); offset_bound: |offset| per component
+    in cell sizes (Varmint: 0.45).
+    init_noise: symmetry breaking at initialisation, the same for co-design and frozen runs of
+    one seed: radii += init_noise * N(0, 1) and free offsets += init_noise * s * N(0, 1),
+    drawn from the seed (0: the exact lattice).
+    nozzle, layer (mm): printer settings of the per-pore rules (`morphax.geometry.PrintRules`:
+    necks >= nozzle, bend radii >= nozzle / 2, walls >= max(min_ligament, nozzle));
+    print_weight (1/mm^2): weight of their penalty in the co-design loss.
     young, nu: material (kappa by the 3-D bulk formula, Varmint's convention).
     load_steps: initial load increments of each solve (retries use 4x more).
     r_min, r_max, min_ligament (mm): manufacturing bounds, kept after every step (Varmint
@@ -57,7 +73,15 @@ class NMAConfig:
     iterations: int = 200
     lr: float = 2e-3
     geometry_lr: float = 1.0
+    lr_final: float = 1.0
     codesign: bool = True
+    offsets: bool = True
+    offset_lr: float = 1.0
+    offset_bound: float = 0.3
+    init_noise: float = 0.02
+    nozzle: float = 0.4
+    layer: float = 0.2
+    print_weight: float = 10.0
     young: float = 1.0
     nu: float = 0.3
     load_steps: int = 2
@@ -125,12 +149,18 @@ _SCHEMA = {
     "cell_size": ("float", 0, 1e4), "porosity": ("float", 0, 1), "mesh_divisions": ("int", 1, 64),
     "hidden": ("ints", 1, 4096), "max_disp": ("float", 0, 10), "batch": ("int", 1, 4096),
     "iterations": ("int", 0, 10**9), "lr": ("float", 0, 10), "geometry_lr": ("float", 0, 1e3),
-    "codesign": ("bool", None, None), "young": ("float", 0, 1e12), "nu": ("float", -1, 0.5),
+    "codesign": ("bool", None, None), "offsets": ("bool", None, None),
+    "offset_lr": ("float", 0, 1e3), "offset_bound": ("float", 0, 0.5),
+    "init_noise": ("float", 0, 0.2), "nozzle": ("float", 0, 100), "layer": ("float", 0, 100),
+    "lr_final": ("float", 0, 1),
+    "print_weight": ("float", 0, 1e6), "young": ("float", 0, 1e12), "nu": ("float", -1, 0.5),
     "load_steps": ("int", 1, 1000), "r_min": ("float", 0, 1), "r_max": ("float", 0, 1),
     "min_ligament": ("float", 0, 1e4), "n_eval": ("int", 1, 4096),
     "eval_every": ("int", 1, 10**9), "checkpoint_every": ("int", 1, 10**9),
     "seed": ("int", 0, 2**32 - 1), "digits": ("ints", 0, 9), "thickness": ("float", 0, 1e4)}
-_CLOSED = {"r_min", "r_max", "min_ligament"}   # these may equal their bounds
+# these may equal their bounds
+_CLOSED = {"r_min", "r_max", "min_ligament", "init_noise", "print_weight", "offset_lr",
+           "lr_final"}
 _MAX_HIDDEN_LAYERS = 16
 
 
@@ -202,30 +232,40 @@ def read_table(path) -> dict:
 # (projects/nma_v1 configs), without its 16-rank effective batch: lr = config lr x 16.
 _SMALL = {
     "translation": dict(rows=3, cols=3, hidden=(30, 30, 30), max_disp=0.4, lr=5e-3,
-                        geometry_lr=10.0, iterations=300, batch=4),
+                        geometry_lr=20.0, offset_lr=40.0, offset_bound=0.45, iterations=300,
+                        batch=4, lr_final=0.1),
     "rotation": dict(rows=3, cols=3, hidden=(30, 30, 30), max_disp=0.4, lr=5e-3,
-                     geometry_lr=10.0, iterations=200, batch=4),
+                     geometry_lr=20.0, offset_lr=40.0, offset_bound=0.45, iterations=200,
+                     batch=4, lr_final=0.1),
     "double-rotation": dict(rows=3, cols=3, hidden=(30, 30, 30), max_disp=0.3, lr=2e-3,
-                            geometry_lr=3.0, iterations=200, batch=4),
+                            geometry_lr=3.0, offset_lr=3.0, iterations=200, batch=4,
+                            lr_final=0.1),
     "shape": dict(rows=3, cols=3, hidden=(64, 64), max_disp=0.3, lr=2e-3, geometry_lr=3.0,
-                  iterations=150, batch=4),
+                  offset_lr=5.0, iterations=150, batch=4, lr_final=0.1),
     "digits": dict(rows=4, cols=3, hidden=(64, 32), max_disp=0.3, lr=2e-3, geometry_lr=1.0,
-                   iterations=150, batch=4, codesign=False, r_min=0.3, r_max=0.7),
+                   iterations=150, batch=4, lr_final=0.1, codesign=False, offsets=False,
+                   r_min=0.3, r_max=0.7),
 }
 _PAPER = {
     "translation": dict(rows=5, cols=5, hidden=(30, 30, 30), max_disp=0.8, lr=1.6e-3,
-                        iterations=10000, batch=16, mesh_divisions=6, r_max=0.9),
+                        iterations=10000, batch=16, mesh_divisions=6, r_max=0.9,
+                        offsets=False, offset_bound=0.45, eval_every=250,
+                        checkpoint_every=100),
     "rotation": dict(rows=7, cols=7, hidden=(30, 30, 30), max_disp=0.8, lr=1.6e-2,
-                     geometry_lr=10.0, iterations=10000, batch=16, mesh_divisions=6,
-                     r_max=0.9),
+                     geometry_lr=10.0, offset_lr=10.0, iterations=10000, batch=16,
+                     mesh_divisions=6, r_max=0.9, offset_bound=0.45, eval_every=250,
+                     checkpoint_every=100),
     "double-rotation": dict(rows=7, cols=7, hidden=(30, 30, 30), max_disp=0.6, lr=1.6e-2,
-                            geometry_lr=3.0, iterations=10000, batch=16, mesh_divisions=6,
-                            r_max=0.9),
+                            geometry_lr=3.0, offset_lr=3.0, iterations=10000, batch=16,
+                            mesh_divisions=6, r_max=0.9, offset_bound=0.45, eval_every=250,
+                            checkpoint_every=100),
     "shape": dict(rows=7, cols=7, hidden=(200, 200), max_disp=0.6, lr=1.6e-3, geometry_lr=5.0,
-                  iterations=10000, batch=16, mesh_divisions=6, r_max=0.9),
+                  offset_lr=5.0, iterations=10000, batch=16, mesh_divisions=6, r_max=0.9,
+                  offset_bound=0.45, eval_every=250, checkpoint_every=100),
     "digits": dict(rows=6, cols=4, hidden=(300, 100, 100), max_disp=0.5, lr=1.6e-3,
                    iterations=10000, batch=16, codesign=False, r_min=0.3, r_max=0.7,
-                   digits=tuple(range(10)), mesh_divisions=6),
+                   digits=tuple(range(10)), mesh_divisions=6, offsets=False, eval_every=250,
+                   checkpoint_every=100),
 }
 
 

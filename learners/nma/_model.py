@@ -31,7 +31,8 @@ class Controller(eqx.Module):
 
 class NMA(eqx.Module):
     """Everything an NMA run trains. controller: the encoder; geometry: the design parameters
-    {"radii": (n_porous, N), "large": (...)} of `morphax.geometry.CellularSolid.params`;
+    {"radii": (n_porous, N), "large": (...), "offsets": (rows + 1, cols + 1, 2)} of
+    `morphax.geometry.CellularSolid.params`;
     colour: per-node logits of the colour field (digits task; shape (0,) otherwise)."""
 
     controller: Controller
@@ -39,7 +40,8 @@ class NMA(eqx.Module):
     colour: jax.Array
 
     def labels(self) -> NMA:
-        """The optimizer group of every leaf: "net", "geometry" or "colour"."""
-        return NMA(jax.tree_util.tree_map(lambda _: "net", self.controller),
-                   jax.tree_util.tree_map(lambda _: "geometry", self.geometry),
-                   "colour")
+        """The optimizer group of every leaf: "net", "geometry" (pore radii), "offsets"
+        (lattice-node offsets) or "colour"."""
+        geometry = {k: jax.tree_util.tree_map(lambda _, k=k: "offsets" if k == "offsets" else
+                                              "geometry", v) for k, v in self.geometry.items()}
+        return NMA(jax.tree_util.tree_map(lambda _: "net", self.controller), geometry, "colour")

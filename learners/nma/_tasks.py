@@ -42,11 +42,11 @@ from morphax.geometry import CellularSolid, Constraints, MorphableMesh
 
 from ._config import SOLID_CENTRE_TASKS, NMAConfig
 
-#: seven-segment table: segments (a, b, c, d, e, f, g) lit for each digit
 SEVEN_SEGMENTS = np.array([
     [1, 1, 1, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0, 0], [1, 1, 0, 1, 1, 0, 1], [1, 1, 1, 1, 0, 0, 1],
     [0, 1, 1, 0, 0, 1, 1], [1, 0, 1, 1, 0, 1, 1], [1, 0, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0],
     [1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 1, 1]], dtype=float)
+"""Seven-segment table (10, 7): segments (a, b, c, d, e, f, g) lit (1.0) for each digit 0-9."""
 N_SEGMENTS = SEVEN_SEGMENTS.shape[1]
 
 # Target distributions. Varmint (projects/nma_v1) draws translation targets from U([11, 14]^2)

@@ -16,10 +16,12 @@ import time
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
 from morphax._core import DataError, InputError, SolverError, atomic_write_bytes, atomic_write_text
+from morphax.geometry import CellularSolid, PrintPenalty, PrintRules, smooth_pores
 
 from ._config import NMAConfig, read_table
 from ._model import NMA
@@ -32,11 +34,21 @@ COLOUR_LR_FACTOR = 10.0   # the colour field (digits) learns at 10 x lr
 
 
 def make_optimizer(config: NMAConfig) -> optax.GradientTransformation:
-    """Adam on the controller (lr), on the geometry (lr x geometry_lr; frozen: no update) and
-    on the colour field (lr x COLOUR_LR_FACTOR)."""
-    geo = optax.adam(config.lr * config.geometry_lr) if config.codesign else optax.set_to_zero()
-    return optax.multi_transform({"net": optax.adam(config.lr), "geometry": geo,
-                                  "colour": optax.adam(COLOUR_LR_FACTOR * config.lr)},
+    """Adam on the controller (lr), on the pore radii (lr x geometry_lr) and the lattice-node
+    offsets (lr x offset_lr; frozen geometry or offsets=False: no update) and on the colour
+    field (lr x COLOUR_LR_FACTOR); each decays along a cosine to lr_final x its value over
+    config.iterations."""
+    def adam(lr):
+        if config.lr_final >= 1.0:
+            return optax.adam(lr)
+        return optax.adam(optax.cosine_decay_schedule(lr, max(config.iterations, 1),
+                                                      alpha=config.lr_final))
+
+    geo = adam(config.lr * config.geometry_lr) if config.codesign else optax.set_to_zero()
+    off = adam(config.lr * config.offset_lr) if config.codesign and config.offsets \
+        else optax.set_to_zero()
+    return optax.multi_transform({"net": adam(config.lr), "geometry": geo, "offsets": off,
+                                  "colour": adam(COLOUR_LR_FACTOR * config.lr)},
                                  lambda m: m.labels())
 
 
@@ -71,12 +83,15 @@ class TrainState:
     retried_solves: int = 0
     shortened_steps: int = 0
     train_time: float = 0.0
+    remeshes: int = 0
+    smoothed_pores: int = 0   # pore shapes projected onto the print rules (sum over steps)
 
     def counters(self) -> dict:
         return {"iteration": self.iteration, "history": self.history,
                 "evaluations": self.evaluations, "failed_solves": self.failed_solves,
                 "retried_solves": self.retried_solves, "shortened_steps": self.shortened_steps,
-                "train_time": self.train_time}
+                "train_time": self.train_time, "remeshes": self.remeshes,
+                "smoothed_pores": self.smoothed_pores}
 
 
 def evaluate(system: NMASystem, model: NMA, targets=None, *, n: int | None = None) -> dict:
@@ -100,21 +115,34 @@ def evaluate(system: NMASystem, model: NMA, targets=None, *, n: int | None = Non
 
 
 class Trainer:
-    """Runs (and resumes) one NMA training job. `out`: folder for checkpoints (None: none)."""
+    """Runs (and resumes) one NMA training job. `out`: folder for checkpoints (None: none).
+    design: the initial design (default: the task's lattice; see `NMASystem`).
 
-    def __init__(self, config: NMAConfig, *, system: NMASystem | None = None, out=None):
+    Co-design adds config.print_weight x `PrintPenalty` (the per-pore print rules) to the loss,
+    projects pore shapes onto the neck and bend rules after each step (`smooth_pores`) and
+    re-meshes when a geometry step would degrade the mesh (`state.remeshes`)."""
+
+    def __init__(self, config: NMAConfig, *, system: NMASystem | None = None, out=None,
+                 design: CellularSolid | None = None):
         self.config = config
         if system is not None and system.key != structure_key(config):
             raise InputError("the NMASystem was built for a different structure than this "
                              "config (task, lattice, mesh, material); build a new one")
-        self.system = system or NMASystem(config)
+        self.system = system or NMASystem(config, design=design)
+        self.initial_system = self.system   # kept when re-meshing (a baseline can share it)
         self.out = None if out is None else pathlib.Path(out)
         self.optimizer = make_optimizer(config)
         self.key = jax.random.key(config.seed)
         k_init, self.data_key = jax.random.split(self.key)
         model = self.system.init_model(config, key=k_init)
         self.state = TrainState(model, self.optimizer.init(model))
+        self.initial_geometry = model.geometry
         self._step = jax.jit(self._update)
+        self._mask = self.system.offset_mask() if config.offsets else \
+            np.zeros_like(self.system.design.offsets)
+        self.penalty = PrintPenalty(self.system.design, PrintRules(config.nozzle, config.layer))
+        self._penalty = jax.jit(jax.value_and_grad(self.penalty))
+        self._last_penalty = math.nan
 
     # ----- one iteration --------------------------------------------------------------------
     def _update(self, model, opt_state, grads):
@@ -145,29 +173,67 @@ class Trainer:
             grads.append(g)
             losses.append(loss)
             errors.append(err)
+        penalty = math.nan
         if grads:
             mean = jax.tree_util.tree_map(lambda *gs: sum(gs) / len(gs), *grads)
             old_geom = st.model.geometry
-            model, st.opt_state = self._step(st.model, st.opt_state, mean)
             if self.config.codesign:
-                geom, frac = sys_.constrain_step(old_geom, model.geometry)
-                st.shortened_steps += frac < 1.0
-                model = eqx.tree_at(lambda m: m.geometry, model, geom)
+                mean = eqx.tree_at(lambda m: m.geometry, mean,
+                                   self._geometry_grad(old_geom, mean.geometry))
+                penalty = self._last_penalty
+            model, opt_state = self._step(st.model, st.opt_state, mean)
             if not _finite(model):
                 raise SolverError(f"training diverged at iteration {st.iteration}: the update "
                                   f"made the parameters non-finite (lr = {self.config.lr:g}); "
                                   "lower lr, and resume from the last checkpoint or start again")
-            st.model = model
+            if self.config.codesign:
+                model = eqx.tree_at(lambda m: m.geometry, model,
+                                    self._geometry_step(old_geom, model.geometry))
+            st.model, st.opt_state = model, opt_state
         dt = time.perf_counter() - t0
         rec = {"iteration": st.iteration, "loss": float(np.mean(losses)) if losses else math.nan,
                "error": float(np.mean(errors)) if errors else math.nan, "failed": failed,
-               "retried": retried, "time": dt}
+               "retried": retried, "time": dt, "penalty": penalty}
         st.history.append(rec)
         st.failed_solves += failed
         st.retried_solves += retried
         st.train_time += dt
         st.iteration += 1
         return rec
+
+    def _geometry_grad(self, geometry, grad):
+        """The task gradient plus print_weight x the print-rule penalty's, fixed offset
+        components masked out."""
+        pen, g_pen = self._penalty(geometry)
+        self._last_penalty = float(pen)
+        w = self.config.print_weight
+        out = jax.tree_util.tree_map(lambda a, b: a + w * b, grad, g_pen)
+        out["offsets"] = out["offsets"] * jnp.asarray(self._mask, dtype=out["offsets"].dtype)
+        return out
+
+    def _geometry_step(self, old, new):
+        """The updated geometry projected onto the bounds; re-mesh (full step) when the morphed
+        mesh would degrade, shorten the step only when re-meshing cannot help."""
+        st, sys_ = self.state, self.system
+        new = sys_.project(new)
+        smooth, changed = smooth_pores(sys_.design, jax.tree_util.tree_map(np.asarray, new),
+                                       self.penalty.rules)
+        if changed:   # projected onto the neck and bend rules
+            st.smoothed_pores += len(changed)
+            new = {**new, "radii": jnp.asarray(smooth["radii"]),
+                   "large": tuple(jnp.asarray(r) for r in smooth["large"])}
+        if not sys_.needs_remesh(new):
+            return new
+        fresh = None if sys_.task.uses_colour else sys_.remeshed(new)
+        if fresh is not None:
+            self.system = fresh
+            st.remeshes += 1
+            log.info("iteration %d: re-meshed at the current design (%d nodes)", st.iteration,
+                     fresh.mesh.n_nodes)
+            return new
+        geom, frac = sys_.constrain_step(old, new)
+        st.shortened_steps += frac < 1.0
+        return geom
 
     # ----- the loop -------------------------------------------------------------------------
     def run(self, *, progress: bool = False, iterations: int | None = None) -> TrainState:
@@ -224,7 +290,8 @@ class Trainer:
         eqx.tree_serialise_leaves(buf, (st.model, st.opt_state))
         atomic_write_bytes(folder / f"{name}.eqx", buf.getvalue())
         meta = {"file": f"{name}.eqx", "sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
-                "config": self.config.to_dict(), **st.counters()}
+                "config": self.config.to_dict(), **st.counters(),
+                "mesh_design": self.system.design.to_dict()}
         text = json.dumps(meta, default=float) + "\n"
         atomic_write_text(folder / f"{name}.json", text)
         atomic_write_text(folder / "latest.json", text)
@@ -245,6 +312,11 @@ class Trainer:
         if structure_key(saved) != structure_key(self.config) or saved.hidden != self.config.hidden:
             raise InputError(f"the checkpoint in {str(folder)!r} belongs to a different run "
                              "(task, lattice or network differ); use another --out folder")
+        if isinstance(meta.get("mesh_design"), dict):   # the run had re-meshed: the same mesh
+            design = CellularSolid.from_dict(meta["mesh_design"], check=False,
+                                             source=f"the checkpoint in {str(folder)!r}")
+            if design != self.system.design:
+                self.system = NMASystem(self.config, design=design)
         skeleton = (self.state.model, self.state.opt_state)
         try:
             model, opt_state = eqx.tree_deserialise_leaves(io.BytesIO(meta["state"]), skeleton)
@@ -252,7 +324,9 @@ class Trainer:
             raise DataError(f"checkpoint state {meta['file']!r} in {str(folder)!r} is damaged "
                             f"({type(err).__name__}); delete it to resume from the one before"
                             ) from None
-        self.state = TrainState(model, opt_state, *(meta[k] for k in _COUNTERS))
+        self.state = TrainState(model, opt_state, *(meta[k] for k in _COUNTERS),
+                                remeshes=int(meta.get("remeshes", 0)),
+                                smoothed_pores=int(meta.get("smoothed_pores", 0)))
         return True
 
 

@@ -24,6 +24,7 @@ from ._models import RadMLP as RadMLP
 from ._models import accuracy as accuracy
 from ._models import avg_pool2 as avg_pool2
 from ._models import nll_loss as nll_loss
+from ._parallel import make_parallel_step as make_parallel_step
 from ._pde import ESTIMATORS as ESTIMATORS
 from ._pde import rd_loss_rad as rd_loss_rad
 from ._pde import rd_stored_values_per_step as rd_stored_values_per_step

@@ -32,6 +32,7 @@ from ._loop import timed_steps
 from ._sampling import is_exact, num_kept
 
 ESTIMATORS = ("eq7", "released")
+"""Gradient estimators: the paper's unbiased Eq. 7, or the authors' released (biased) code."""
 
 
 def rd_stored_values_per_step(problem: ReactionDiffusion, keep: float) -> int:

@@ -23,6 +23,8 @@ import jax.numpy as jnp
 from morphax._core import InputError
 
 MODES = ("same", "per_example", "project")
+"""RAD modes: the same sampled indices for every row, independent indices per row, or a
+Rademacher random projection."""
 
 
 def check_mode(mode: str, keep: float) -> None:

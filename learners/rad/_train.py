@@ -12,8 +12,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from morphax._core.parallel import batch_mesh, fetch, put
+
 from ._loop import timed_steps
 from ._models import accuracy, nll_loss
+from ._parallel import make_parallel_step
 
 
 @dataclasses.dataclass
@@ -32,7 +35,7 @@ class TrainResult:
 def train_classifier(model, x_train, y_train, x_test, y_test, *, batch: int, iterations: int,
                      lr: float, weight_decay: float = 0.0, decay_every: int = 2000,
                      optimizer: str = "adam", clip: float | None = None, log_every: int = 50,
-                     progress: bool = False, key: jax.Array) -> TrainResult:
+                     progress: bool = False, devices=None, key: jax.Array) -> TrainResult:
     """Train `model` (any RAD model: logits = model(x, key=...)) with minibatch NLL.
 
     Args:
@@ -42,6 +45,10 @@ def train_classifier(model, x_train, y_train, x_test, y_test, *, batch: int, ite
         decay_every: multiply the learning rate by 0.6 every this many iterations.
         optimizer: "adam" or "sgd" (plain SGD, as the paper's IRNN runs).
         clip: global gradient-norm clip, or None.
+        devices: None (one device, RAD masks drawn per minibatch), or a device count or a
+            `morphax._core.parallel.batch_mesh`: the minibatch is sharded over them and RAD masks
+            are drawn per example, so the run does not depend on the number of devices
+            (`make_parallel_step`; across processes after `initialize_distributed`).
     """
     schedule = optax.exponential_decay(lr, decay_every, 0.6, staircase=True)
     scale = (optax.scale_by_adam() if optimizer == "adam" else optax.identity())
@@ -68,10 +75,14 @@ def train_classifier(model, x_train, y_train, x_test, y_test, *, batch: int, ite
             updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
+    if devices is not None:
+        step, (params, opt_state) = _parallel(static, tx, batch, devices, x_train, y_train,
+                                              (params, opt_state))
     keys = jax.random.split(key, iterations)
     (params, _), losses, compile_s, per_it = timed_steps(
         step, (params, opt_state), keys, desc="train", progress=progress)
-    losses = np.asarray(jax.device_get(losses))
+    losses = np.asarray([fetch(v) for v in losses])
+    params = jax.tree_util.tree_map(jnp.asarray, fetch(params))
     curve = [(int(min(i + log_every, iterations)), float(losses[i:i + log_every].mean()))
              for i in range(0, iterations, log_every)]
     trained = eqx.combine(params, static)
@@ -79,3 +90,17 @@ def train_classifier(model, x_train, y_train, x_test, y_test, *, batch: int, ite
     return TrainResult(trained, curve, float(acc(trained, x_train, y_train)),
                        float(acc(trained, jnp.asarray(x_test), jnp.asarray(y_test))),
                        per_it, compile_s)
+
+
+def _parallel(static, tx, batch, devices, x, y, state):
+    """(step(params, opt_state, key), state) of the data-parallel step on `devices`, with
+    the state and the training set replicated on its mesh."""
+    mesh = devices if isinstance(devices, jax.sharding.Mesh) else batch_mesh(devices)
+    step = make_parallel_step(static, tx, batch=batch, mesh=mesh)
+    rep = jax.sharding.PartitionSpec()
+    xs, ys = put((x, y), mesh, rep)
+
+    def run(params, opt_state, key):
+        return step(params, opt_state, put(jax.random.key_data(key), mesh, rep), xs, ys)
+
+    return run, put(state, mesh, rep)

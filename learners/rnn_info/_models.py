@@ -19,8 +19,11 @@ import jax.numpy as jnp
 from morphax._core import InputError
 
 CELLS = ("gru", "lstm")
+"""The recurrent cell types of `SequenceRNN`."""
 OUTPUTS = ("gaussian", "stroke")
 NOISE_MODES = ("recurrent", "readout")
+"""Where hidden-state noise goes: inside the recurrence at every step, or only into the h_t
+that predicts the next step."""
 
 
 class SequenceRNN(eqx.Module):

@@ -18,6 +18,7 @@ import numpy as np
 from morphax._core import DataError, InputError
 
 SKETCH_CLASSES = ("circle", "square", "triangle", "star", "spiral", "cross")
+"""The shape classes that `procedural_sketches` draws."""
 
 
 def _polygon(corners, n):

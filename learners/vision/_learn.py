@@ -25,6 +25,8 @@ from morphax._core import InputError
 from ._graph import MotivationCRF, log_joint, log_partition, marginals, motivation_ranks
 
 SETTINGS = ("vision", "language", "joint", "oracle")
+"""Evaluation settings (what the model sees): visual unaries only, language factors only,
+both, or the joint model with the true action, object and scene clamped."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ._arpa import BOS, EOS, ArpaModel
 from ._vocab import Vocabulary
 
 PAPER_TEMPLATE = "he is {action} the {object} in the {scene} because he wants to {motivation}"
-#: factor (variables) -> template; the language potentials of the factor graph
+"""The paper's full sentence template, linking all four variables (too spread for a trigram)."""
 TEMPLATES = {
     ("action", "object"): "he is {action} the {object}",
     ("action", "motivation"): "he is {action_head} to {motivation}",
@@ -32,6 +32,7 @@ TEMPLATES = {
     ("scene", "motivation"): "he went to the {scene} to {motivation}",
     ("action", "object", "motivation"): "he is {action} the {object} to {motivation}",
 }
+"""Factor (variables) -> template; the language potentials of the factor graph."""
 
 
 def _fill(template: str, vocab: Vocabulary, variables: tuple, idx: tuple) -> str:

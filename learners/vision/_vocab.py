@@ -8,6 +8,7 @@ import dataclasses
 from morphax._core import InputError
 
 VARIABLES = ("action", "object", "scene", "motivation")
+"""The factor graph's variables, in order."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +47,6 @@ class Vocabulary:
         return getattr(self, variable + "s")
 
 
-#: 9 actions, 10 objects (MNIST digit k depicts object k), 6 scenes, 14 motivations
 DEFAULT_VOCABULARY = Vocabulary(
     actions=("sitting on", "lying on", "eating", "drinking", "reading", "using", "throwing",
              "riding", "driving"),
@@ -58,8 +58,8 @@ DEFAULT_VOCABULARY = Vocabulary(
                  "work", "play", "exercise", "go to work", "go home", "call his mother",
                  "talk to a friend", "lose weight"),
 )
+"""9 actions, 10 objects (MNIST digit k depicts object k), 6 scenes, 14 motivations."""
 
-#: the generative story's hand-written commonsense: motivation -> (action, object, scene) scripts
 SCRIPTS = {
     "watch television": (("sitting on", "sofa", "living room"), ("lying on", "sofa", "living room")),
     "sleep": (("lying on", "bed", "bedroom"), ("lying on", "sofa", "living room")),
@@ -78,3 +78,5 @@ SCRIPTS = {
     "talk to a friend": (("using", "phone", "park"), ("using", "computer", "living room")),
     "lose weight": (("riding", "bicycle", "park"), ("throwing", "ball", "park")),
 }
+"""The generative story's hand-written commonsense: motivation -> (action, object, scene)
+scripts."""

@@ -92,9 +92,3 @@ def _table(obj) -> str:
                      else f"  {key:28s} {value}")
     return "\n".join(lines)
 
-
-def main(argv=None) -> int:
-    """For the scripts in benchmarks/: `python benchmarks/NAME.py [--quick] [--json -]`."""
-    from morphax.cli import main as cli_main
-
-    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])

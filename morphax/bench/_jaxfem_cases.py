@@ -9,10 +9,13 @@ import numpy as np
 
 from morphax import physics as mp
 
+_ELE_TYPES = {"tri3": "TRI3", "hex8": "HEX8", "tet4": "TET4", "tet10": "TET10"}
+
 
 def jaxfem_problem(case: str, problem: mp.Problem, strain: float):
     """A jax-fem Problem equal to the benchmark's `problem` ("plate": plane-strain TRI3 plate,
-    bottom fixed, top moved down by strain * height; "cube": HEX8 cube, same in z)."""
+    bottom fixed, top moved down by strain * height; "cube", "bar4", "bar10": HEX8, TET4 or
+    TET10 solids, same in z)."""
     jf_problem = mp.JaxFemProblem.import_jax_fem("problem")
     jf_mesh = mp.JaxFemProblem.import_jax_fem("generate_mesh")
     mu, kappa = problem.model.mu, problem.model.kappa
@@ -45,5 +48,5 @@ def jaxfem_problem(case: str, problem: mp.Problem, strain: float):
     bc = [[bottom] * dim + [top] * dim, comps + comps, [zero] * dim + [zero] * (dim - 1) + [down]]
     with jax.numpy_dtype_promotion("standard"):   # jax-fem mixes int32 and int64 indices
         return NeoHookean(jf_mesh.Mesh(x, np.asarray(problem.mesh.cells)), vec=dim, dim=dim,
-                          ele_type="TRI3" if case == "plate" else "HEX8",
+                          ele_type=_ELE_TYPES[problem.mesh.cell_type],
                           dirichlet_bc_info=bc)

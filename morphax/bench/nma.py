@@ -1,6 +1,13 @@
 """`morphax bench nma`: co-design against frozen geometry (the NMA paper's ablation) on
-translation and single rotation, same seeds, iterations and network; held-out target errors
-(cell sizes), time per iteration, and adjoint-vs-finite-difference gradient checks."""
+translation and single rotation (--quick), plus double rotation and shape matching (full run);
+same seeds, iterations, network and initial geometry for both; held-out target errors, time
+per iteration, re-meshes and shortened geometry steps, adjoint-vs-finite-difference gradient
+checks, and the printability of the exported translation part (seed 0, co-design).
+
+Summary: codesign_over_frozen = mean over translation and rotation of (mean co-design held-out
+error / mean frozen held-out error); codesign_wins_all_seeds: co-design lower on every seed
+and task; min_neck_mm: the thinnest wall or pore neck of that exported part (print report).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,8 @@ import numpy as np
 log = logging.getLogger("morphax.bench")
 
 SEEDS = (0, 1, 2)
+QUICK_TASKS = ("translation", "rotation")
+FULL_TASKS = ("translation", "rotation", "double-rotation", "shape")
 
 
 def _sizes(quick):
@@ -34,8 +43,8 @@ def run(quick: bool, out, progress: bool) -> dict:
     )
 
     records, checks = [], []
-    jobs = [(task, seed, cd) for task in ("translation", "rotation") for seed in SEEDS
-            for cd in (True, False)]
+    tasks = QUICK_TASKS if quick else FULL_TASKS
+    jobs = [(task, seed, cd) for task in tasks for seed in SEEDS for cd in (True, False)]
     bar = tqdm(total=len(jobs), desc="bench nma", disable=not progress,
                file=__import__("sys").stderr)
     systems = {}
@@ -58,7 +67,7 @@ def run(quick: bool, out, progress: bool) -> dict:
         trainer.run()
         st = trainer.state
         times = [h["time"] for h in st.history]
-        records.append({"task": task, "kind": "train", "mode": "codesign" if codesign else "frozen",
+        rec = {"task": task, "kind": "train", "mode": "codesign" if codesign else "frozen",
                         "seed": seed, "iterations": st.iteration,
                         "initial_error": st.evaluations[0]["error"],
                         "heldout_error": st.evaluations[-1]["error"],
@@ -66,13 +75,39 @@ def run(quick: bool, out, progress: bool) -> dict:
                         "time_per_iteration_s": float(np.median(times[1:] or times)),
                         "first_iteration_s": times[0], "wall_s": time.perf_counter() - t0,
                         "failed_solves": st.failed_solves, "retried_solves": st.retried_solves,
-                        "curve": [h["loss"] for h in st.history]})
+                        "remeshes": st.remeshes, "shortened_steps": st.shortened_steps,
+                        "curve": [h["loss"] for h in st.history]}
+        records.append(rec)
+        if task == "translation" and seed == SEEDS[0] and codesign:
+            records.append(_part_record(trainer, out))
         bar.update(1)
         bar.set_postfix_str(f"{task} seed {seed} {'co-design' if codesign else 'frozen'}: "
-                            f"{records[-1]['heldout_error']:.4f}")
+                            f"{rec['heldout_error']:.4f} (remeshes {rec['remeshes']})")
     bar.close()
     records.extend(checks)
     return {"records": records, "summary": _summary(records)}
+
+
+def _part_record(trainer, out) -> dict:
+    """Export the trained design as an STL (temporary folder) and read its print report and
+    the per-pore print check."""
+    import tempfile
+
+    from morphax.fabrication import export_part
+    from morphax.geometry import PrintRules, print_check
+
+    cfg = trainer.config
+    design = trainer.system.design.with_params(
+        jax.tree_util.tree_map(np.asarray, trainer.state.model.geometry), check=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        rep = export_part(f"{tmp}/part.stl", design=design, thickness=cfg.thickness,
+                          nozzle_width=cfg.nozzle, report=False)
+    pores = print_check(design, PrintRules(cfg.nozzle, cfg.layer))
+    return {"task": cfg.task, "kind": "part", "seed": cfg.seed, "nozzle_mm": cfg.nozzle,
+            "min_wall_mm": rep.min_ligament, "warnings": rep.warnings,
+            "pore_neck_mm": min((p.neck for p in pores), default=float("inf")),
+            "pore_bend_mm": min((p.min_bend for p in pores), default=float("inf")),
+            "violating_cells": [list(p.cell) for p in pores if p.violations]}
 
 
 def _mean(records, task, mode, key="heldout_error"):
@@ -97,15 +132,40 @@ def _summary(records):
          "failed_solves": int(sum(r.get("failed_solves", 0) for r in records))}
     s["codesign_better"] = bool(s["codesign_error"] < s["frozen_error"]
                                 and s["rotation_codesign_error"] < s["rotation_frozen_error"])
+    s["codesign_over_frozen"] = float(np.mean([
+        s["codesign_error"] / s["frozen_error"],
+        s["rotation_codesign_error"] / s["rotation_frozen_error"]]))
+    train = [r for r in records if r.get("kind") == "train"]
+    wins = []
+    for r in train:
+        if r["mode"] == "codesign":
+            twin = [q for q in train if q["mode"] == "frozen" and q["task"] == r["task"]
+                    and q["seed"] == r["seed"]]
+            wins += [r["heldout_error"] < q["heldout_error"] for q in twin]
+    s["codesign_wins_all_seeds"] = bool(wins) and all(wins)
+    s["remeshes"] = int(sum(r.get("remeshes", 0) for r in train))
+    s["shortened_steps"] = int(sum(r.get("shortened_steps", 0) for r in train))
+    parts = [r for r in records if r.get("kind") == "part"]
+    if parts:
+        s["min_neck_mm"] = float(min(parts[0]["min_wall_mm"] or float("inf"),
+                                     parts[0]["pore_neck_mm"]))
+        s["nozzle_mm"] = parts[0]["nozzle_mm"]
+        s["violating_cells"] = parts[0]["violating_cells"]
+    for task in FULL_TASKS[2:]:
+        if any(r["task"] == task for r in train):
+            s[f"{task}_codesign_error"] = _mean(records, task, "codesign")
+            s[f"{task}_frozen_error"] = _mean(records, task, "frozen")
+            s[f"{task}_initial_error"] = _mean(records, task, "codesign", "initial_error")
     return s
 
 
 def plot(records, out):
     from morphax._core import new_figure, save_figure
 
-    fig = new_figure(10, 3.8)
-    axes = fig.subplots(1, 2)
-    for ax, task in zip(axes, ("translation", "rotation"), strict=True):
+    tasks = [t for t in FULL_TASKS if any(r.get("task") == t and "mode" in r for r in records)]
+    fig = new_figure(5 * len(tasks), 3.8)
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks, strict=True):
         for mode, color in (("codesign", "tab:blue"), ("frozen", "tab:orange")):
             rows = [r for r in records if r.get("task") == task and r.get("mode") == mode]
             for k, r in enumerate(rows):

@@ -169,8 +169,8 @@ def test_print_report(tmp_path):
     rho = design.radii[0, 0] * 2.5
     rep = export_part(tmp_path / "r.stl", design=design, thickness=2.0, nozzle_width=0.5,
                       material="PLA")
-    data = json.loads((tmp_path / "r.report.json").read_text())
-    assert (tmp_path / "r.report.png").read_bytes()[:4] == b"\x89PNG"
+    data = json.loads((tmp_path / "r.stl.report.json").read_text())
+    assert (tmp_path / "r.stl.report.png").read_bytes()[:4] == b"\x89PNG"
     assert data["mass_g"] == pytest.approx(data["volume_mm3"] * 1e-3 * 1.24)
     assert data["bounding_box_mm"]["size"] == pytest.approx([10.0, 10.0, 2.0])
     assert data["min_ligament_mm"] == pytest.approx(2.5 - rho, abs=1e-9)
@@ -182,7 +182,7 @@ def test_print_report(tmp_path):
     rep2 = export_part(tmp_path / "r2.stl", design=design, thickness=2.0, nozzle_width=1.0,
                        report=False, material=1.1)
     assert any("will not print" in w for w in rep2.warnings) and rep2.density == 1.1
-    assert not (tmp_path / "r2.report.json").exists()
+    assert not (tmp_path / "r2.stl.report.json").exists()
     rep3 = export_part(tmp_path / "r3.stl", design=design, thickness=2.0, nozzle_width=0.2,
                        report=False)
     assert rep3.warnings == [] and rep3.density == 1.2 and rep3.material == "TPU"

@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from morphax import ConvergenceError, InputError
-from morphax.learners.gnn import GCN, IGNN, EnergyGNN, Schedule, coordinates, run_async, simulate
+from morphax.learners.gnn import (
+    GCN,
+    IGNN,
+    EnergyGNN,
+    Schedule,
+    coordinates,
+    evaluate_async,
+    run_async,
+    simulate,
+    simulate_many,
+)
 
 F64 = jnp.float64
 
@@ -75,6 +85,20 @@ def test_runs_are_deterministic_per_key_and_run_under_jit(energy, task):
     assert float(jnp.max(jnp.abs(a.states - c.states))) > 0
     jitted = jax.jit(lambda k: simulate(energy, task.test, sched, key=k).states)
     np.testing.assert_allclose(jitted(jax.random.key(3)), a.states, rtol=0, atol=1e-12)
+
+
+def test_many_schedules_in_one_program_equal_single_runs_and_report_non_convergence(ignn, task):
+    keys = jax.random.split(jax.random.key(5), 3)
+    sched = Schedule(staleness=2)
+    many = simulate_many(ignn, task.test, sched, keys=keys)
+    one = simulate(ignn, task.test, sched, key=keys[1])
+    np.testing.assert_allclose(many.states[1], one.states, rtol=0, atol=1e-12)
+    assert int(many.ticks[1]) == int(one.ticks) and bool(jnp.all(many.converged))
+    short = Schedule(staleness=2, max_ticks=3)   # far too few ticks: reported, not hidden
+    with pytest.raises(ConvergenceError, match="did not converge in 3 ticks"):
+        run_async(ignn, task.test, short, key=keys[0])
+    ev = evaluate_async(ignn, task, short, runs=3, key=jax.random.key(0))
+    assert ev["converged"] == 0 and ev["residual_max"] > short.tol
 
 
 def test_explicit_gcn_finishes_its_layers_but_changes_its_outputs(task):

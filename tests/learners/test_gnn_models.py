@@ -1,8 +1,6 @@
 """GNN models: graph utilities, PICNN convexity, the IGNN projection, energy gradients and
 implicit gradients against brute force and unrolled autodiff."""
 
-import functools
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -100,6 +98,19 @@ def test_local_energy_gradient_equals_autodiff_of_the_energy(fem):
     np.testing.assert_allclose(m.grad(ctx, h), jax.grad(lambda x: m.energy(ctx, x))(h), atol=1e-12)
 
 
+def test_block_jacobi_preconditioner_is_the_hessians_diagonal_blocks():
+    g = _graph()
+    m = EnergyGNN(3, 2, 2, hidden=3, key=jax.random.key(11), dtype=F64)
+    ctx = m.prepare(g)
+    h = jax.random.normal(jax.random.key(12), (g.n_nodes, 3), F64)
+    dense = np.asarray(jax.jit(jax.hessian(lambda x: m.energy(ctx, x.reshape(h.shape))))(h.ravel()))
+    blocks, pre, at_h0 = jax.jit(lambda h: (m.hessian_blocks(ctx, h), m.precond(ctx),
+                                            m.hessian_blocks(ctx, 0.0 * h)))(h)
+    for i in range(g.n_nodes):
+        np.testing.assert_allclose(blocks[i], dense[3 * i:3 * i + 3, 3 * i:3 * i + 3], atol=1e-10)
+    np.testing.assert_allclose(pre, at_h0, atol=1e-12)   # precond: the blocks at h0 = 0
+
+
 def test_energy_gnn_states_minimise_a_strongly_convex_energy():
     g = _graph()
     m = EnergyGNN(3, 2, 2, hidden=3, key=jax.random.key(3), dtype=F64)
@@ -119,8 +130,6 @@ def _max_leaf_diff(a, b):
 
 @pytest.mark.slow   # the IGNN case below is the fast one of implicit vs unrolled
 def test_energy_gnn_implicit_gradient_equals_unrolled_gradient_descent():
-    from morphax.learners.gnn._models import _energy_grad
-
     g = _graph()
     m = EnergyGNN(3, 2, 2, hidden=3, mu=1.0, key=jax.random.key(4), dtype=F64)
     target = jax.random.normal(jax.random.key(5), (g.n_nodes, 2), F64)
@@ -129,11 +138,9 @@ def test_energy_gnn_implicit_gradient_equals_unrolled_gradient_descent():
         return jnp.sum((m(g, tol=1e-13) - target) ** 2)
 
     def unrolled(m):
-        params, static = eqx.partition(m, eqx.is_array)
         ctx = m.prepare(g)
         step = jax.lax.stop_gradient(m.step_size(ctx))
-        h = unrolled_gradient_descent(functools.partial(_energy_grad, static), (params, ctx),
-                                      m.init_state(ctx), step, 300)
+        h = unrolled_gradient_descent(lambda c, h: m.grad(c, h), ctx, m.init_state(ctx), step, 300)
         return jnp.sum((m.readout(g, h) - target) ** 2)
 
     ga, gb = eqx.filter_grad(implicit)(m), eqx.filter_grad(unrolled)(m)
@@ -142,8 +149,6 @@ def test_energy_gnn_implicit_gradient_equals_unrolled_gradient_descent():
 
 
 def test_ignn_implicit_gradient_equals_unrolled_and_projection_bounds_the_norm():
-    from morphax.learners.gnn._models import _fp_map
-
     g = _graph()
     m = IGNN(3, 2, hidden=4, kappa=0.8, key=jax.random.key(6), dtype=F64)
     m = eqx.tree_at(lambda x: x.w, m, 5.0 * m.w).project()
@@ -154,9 +159,8 @@ def test_ignn_implicit_gradient_equals_unrolled_and_projection_bounds_the_norm()
         return jnp.sum((m(g, tol=1e-14) - target) ** 2)
 
     def unrolled(m):
-        params, static = eqx.partition(m, eqx.is_array)
         ctx = m.prepare(g)
-        h = unrolled_fixed_point(functools.partial(_fp_map, static), (params, ctx), m.init_state(ctx), 150)
+        h = unrolled_fixed_point(lambda c, h: m.sync_update(c, h), ctx, m.init_state(ctx), 150)
         return jnp.sum((m.readout(g, h) - target) ** 2)
 
     assert _max_leaf_diff(eqx.filter_grad(implicit)(m), eqx.filter_grad(unrolled)(m)) < 1e-6

@@ -80,3 +80,15 @@ def test_mesh_energy_minimiser_is_the_fea_solution():
     g = case.graph
     np.testing.assert_allclose(np.asarray(g.nodes[:, 0]), np.diag(k))
     np.testing.assert_allclose(np.asarray(g.edges[:, 0]), k[np.asarray(g.receivers), np.asarray(g.senders)])
+
+
+@pytest.mark.parametrize("source", ["sensor", "minnesota"])
+def test_coordinates_on_pygsp_graphs(source):
+    pytest.importorskip("pygsp")
+    t = coordinates(1, 30, noise=0.0, key=jax.random.key(0), source=source)
+    g, p = t.test, np.asarray(t.y_test)
+    assert p.min() >= 0.0 and p.max() <= 1.0 + 1e-12
+    disp = p[np.asarray(g.senders)] - p[np.asarray(g.receivers)]
+    np.testing.assert_allclose(np.asarray(g.edges), disp, atol=1e-12)   # noise 0: exact
+    assert int(np.asarray(g.nodes)[:, 0].sum()) == 3                       # anchors
+    assert g.n_nodes == (30 if source == "sensor" else 2642)

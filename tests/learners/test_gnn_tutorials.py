@@ -26,4 +26,5 @@ def test_bench_quick_meets_the_acceptance_numbers(tmp_path):
     s = json.loads(out.read_text())["summary"]
     assert s["energy_async_sync_max_dev"] < 1e-5 and s["ignn_async_sync_max_dev"] < 1e-5
     assert s["gcn_async_degradation"] >= 0.1
+    assert s["mesh_solver_rel_err"] <= 0.05 and s["async_unconverged_runs"] == 0
     assert (tmp_path / "gnn.png").exists()

@@ -115,6 +115,7 @@ def test_save_load_round_trip(tmp_path):
         assert np.array_equal(init.model(x), back.model(x))
 
 
+@pytest.mark.slow
 def test_meta_training_resumes_deterministically(tmp_path):
     fam = PoissonFamily(n_domain=32, n_boundary=16)
     init = new_init(fam, "maml", key=jax.random.key(0), inner_steps=2, **SMALL)

@@ -61,7 +61,8 @@ def test_shape_distance_invariances():
 def test_failed_solve_is_retried_dropped_and_counted(translation, caplog):
     cfg, _ = translation
     # absurd actuation: the left side pushed 2.9 cells to the right across a 3-cell lattice
-    bad = cfg.replace(max_disp=2.9, lr=1e-3, batch=1)
+    # (the exact, mirror-symmetric lattice: a perturbed one may buckle through and converge)
+    bad = cfg.replace(max_disp=2.9, lr=1e-3, batch=1, init_noise=0.0)
     system = NMASystem(bad)
     trainer = Trainer(bad, system=system)
     model = trainer.state.model

@@ -1,8 +1,11 @@
 """The information-plane tutorial runs in its quick size and draws the plane."""
 
+import pytest
+
 from morphax.cli import main
 
 
+@pytest.mark.slow
 def test_tutorial_quick(tmp_path):
     assert main(["tutorial", "run", "rnn_information_plane", "--quick", "--out",
                  str(tmp_path)]) == 0

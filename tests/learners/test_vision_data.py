@@ -124,6 +124,7 @@ def test_vocabulary_checks():
     assert VOCAB.shape == (9, 10, 6, 14)
 
 
+@pytest.mark.slow
 def test_tutorial_runs(tmp_path):
     from morphax.cli import main
 

@@ -1,0 +1,76 @@
+"""Co-design geometry: which lattice nodes may move, the symmetry-breaking initialisation
+(shared by co-design and frozen runs of a seed), re-meshing instead of shortened steps, and
+the print-rule penalty in the geometry gradient."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from morphax.learners.nma import NMASystem, Trainer, _system, preset
+
+
+@pytest.fixture(scope="module")
+def rotation():
+    return NMASystem(preset("rotation", quick=True))
+
+
+def test_offset_mask_fixes_corners_and_the_rotating_cell(rotation):
+    mask = rotation.offset_mask()                       # 3 x 3 lattice: 4 x 4 nodes
+    assert mask.shape == (4, 4, 2)
+    for a, b in ((0, 0), (0, 3), (3, 0), (3, 3)):       # outer corners pinned
+        assert not mask[a, b].any()
+    assert not mask[1:3, 1:3].any()                     # corners of the solid centre cell
+    # outer-side nodes slide along their side only
+    np.testing.assert_array_equal(mask[0, 1], [1, 0])
+    np.testing.assert_array_equal(mask[2, 0], [0, 1])
+    trans = NMASystem(preset("translation", quick=True)).offset_mask()
+    assert trans[1:3, 1:3].all()                        # translation: interior nodes move
+
+
+def test_initial_perturbation_is_seeded_and_shared_by_frozen_runs(rotation):
+    cfg = preset("rotation", quick=True)
+    a = Trainer(cfg, system=rotation).state.model.geometry
+    b = Trainer(cfg.replace(codesign=False), system=rotation).state.model.geometry
+    c = Trainer(cfg.replace(seed=1), system=rotation).state.model.geometry
+    exact = Trainer(cfg.replace(init_noise=0.0), system=rotation).state.model.geometry
+    for k in ("radii", "offsets"):
+        np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]))
+        assert not np.array_equal(np.asarray(a[k]), np.asarray(c[k]))
+        np.testing.assert_array_equal(np.asarray(exact[k]), np.asarray(rotation.design.params()[k]))
+    moved = np.abs(np.asarray(a["offsets"])) > 0
+    assert not (moved & (rotation.offset_mask() == 0)).any()     # fixed components stay put
+    assert abs(float(np.std(np.asarray(a["radii"]) - rotation.design.radii)) - 0.02) < 0.01
+
+
+def test_a_degrading_step_remeshes_instead_of_shortening(rotation, monkeypatch):
+    monkeypatch.setattr(_system, "REMESH_ANGLE", 15.0)   # a step that leaves ~13.5 deg
+    cfg = preset("rotation", quick=True, init_noise=0.0)
+    trainer = Trainer(cfg, system=rotation)
+    old = trainer.state.model.geometry
+    th = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    new = {**old, "radii": jnp.asarray(np.tile(0.45 + 0.3 * np.cos(th), (8, 1)))}  # lopsided
+    assert rotation.needs_remesh(rotation.project(new))
+    step = trainer._geometry_step(old, new)
+    assert trainer.state.remeshes == 1 and trainer.state.shortened_steps == 0
+    assert trainer.system is not rotation and trainer.initial_system is rotation
+    np.testing.assert_allclose(np.asarray(step["radii"]),
+                               np.asarray(rotation.project(new)["radii"]))   # the full step
+    assert not trainer.system.needs_remesh(step)
+    # the optimizer state carries over: same tree as the model's
+    assert jax.tree_util.tree_structure(trainer.system.init_model(key=jax.random.key(0))) == \
+        jax.tree_util.tree_structure(trainer.state.model)
+
+
+@pytest.mark.slow
+def test_print_penalty_enters_the_geometry_gradient_on_free_nodes_only(rotation):
+    cfg = preset("rotation", quick=True, init_noise=0.0)
+    trainer = Trainer(cfg, system=rotation)
+    geom = trainer.state.model.geometry
+    th = jnp.linspace(0, 2 * jnp.pi, 16, endpoint=False)
+    thin = {**geom, "radii": geom["radii"].at[0].set(0.3 * (1 + 0.9 * jnp.cos(2 * th)))}
+    zero = jax.tree_util.tree_map(jnp.zeros_like, thin)
+    g = trainer._geometry_grad(thin, zero)
+    assert trainer._last_penalty > 0
+    assert float(jnp.abs(g["radii"][0]).max()) > 0 and float(jnp.abs(g["radii"][1:]).max()) == 0
+    assert not (np.abs(np.asarray(g["offsets"])) > 0)[rotation.offset_mask() == 0].any()
