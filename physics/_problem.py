@@ -478,7 +478,7 @@ class Problem:
         c = self.ncomp
         cd = (self.mesh.cells[:, :, None] * c + np.arange(c)).reshape(self.mesh.n_cells, -1)
         self._cell_dofs = cd
-        self.sparsity = Pattern(cd, self.ndof, self.free, self.fixed)
+        self.sparsity = Pattern(cd, self.ndof, self.free, self.fixed, block=c)
 
     def near_null_space(self) -> tuple[np.ndarray, int]:
         """(modes (n_free, r), blocksize): the motions the free-free tangent nearly annihilates,

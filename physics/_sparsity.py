@@ -15,18 +15,20 @@ class Pattern:
 
     scatter (m * n * n,): for each entry of the cell matrices (m, n, n), its slot in the
     CSR pattern (indptr, indices) of the (ndof, ndof) matrix.
+    block: dofs per node. When cell_dofs number the `block` components of each node
+    consecutively (dof = node * block + component), the pattern is built on the node graph
+    and expanded by blocks: block^2 times fewer entries to sort, the same result.
     """
 
-    def __init__(self, cell_dofs: np.ndarray, ndof: int, free: np.ndarray, fixed: np.ndarray):
+    def __init__(self, cell_dofs: np.ndarray, ndof: int, free: np.ndarray, fixed: np.ndarray,
+                 block: int = 1):
         cd = np.asarray(cell_dofs, dtype=np.int64)
-        n = cd.shape[1]
-        rows = np.repeat(cd, n, axis=1).ravel()
-        cols = np.tile(cd, (1, n)).ravel()
-        keys, inverse = np.unique(rows * ndof + cols, return_inverse=True)
-        self.scatter = inverse.ravel().astype(np.int32 if keys.size < 2**31 else np.int64)
-        self.nnz = keys.size
+        if block > 1 and _node_blocked(cd, block):
+            self.scatter, r, c = _block_pattern(cd, ndof, block)
+        else:
+            self.scatter, r, c = _dof_pattern(cd, ndof)
+        self.nnz = r.size
         self.shape = (ndof, ndof)
-        r, c = keys // ndof, keys % ndof
         self.indptr, self.indices = _csr_index(r, ndof), c
         self.free, self.fixed = free, fixed
         is_free = np.zeros(ndof, bool)
@@ -59,7 +61,55 @@ class Pattern:
                              shape=(self.free.size, self.fixed.size))
 
 
-def _csr_index(sorted_rows: np.ndarray, n_rows: int) -> np.ndarray:
-    indptr = np.zeros(n_rows + 1, np.int64)
-    np.cumsum(np.bincount(sorted_rows, minlength=n_rows), out=indptr[1:])
+def _dof_pattern(cd, ndof):
+    """(scatter, rows, cols) of the sorted CSR pattern of cell dofs cd (m, n)."""
+    n = cd.shape[1]
+    keys, inverse = np.unique(np.repeat(cd, n, axis=1).ravel() * ndof + np.tile(cd, (1, n)).ravel(),
+                              return_inverse=True)
+    return inverse.ravel().astype(_index_type(keys.size)), keys // ndof, keys % ndof
+
+
+def _node_blocked(cd, c) -> bool:
+    """Whether cd (m, k * c) holds whole nodes: dofs node * c + 0..c-1, in that order."""
+    blocks = cd.reshape(cd.shape[0], -1, c)
+    return bool(np.all(blocks[..., 0] % c == 0)
+                and np.all(blocks == blocks[..., :1] + np.arange(c)))
+
+
+def _block_pattern(cd, ndof, c):
+    """`_dof_pattern` for node-blocked cell dofs, built on the node graph: node pairs (i, j)
+    become c x c blocks; row (i, a) holds columns j * c + b for the sorted neighbours j of i."""
+    m = cd.shape[0]
+    nodes = cd[:, ::c] // c                                          # (m, k)
+    k, n_nodes = nodes.shape[1], ndof // c
+    keys, inverse = np.unique(np.repeat(nodes, k, axis=1).ravel() * n_nodes
+                              + np.tile(nodes, (1, k)).ravel(), return_inverse=True)
+    node_ptr = _csr_index(keys // n_nodes, n_nodes)                 # (n_nodes + 1,)
+    degree = np.diff(node_ptr)
+    itype = _index_type(c * c * keys.size)
+    # scatter[cell, k1, a, k2, b] = c^2 ptr[i] + a c deg[i] + (rank of j among i's) c + b
+    start, deg = (c * c * node_ptr[nodes]).astype(itype), (c * degree[nodes]).astype(itype)
+    rank = (inverse.reshape(m, k, k) - node_ptr[nodes][:, :, None]).astype(itype) * c
+    a, b = np.arange(c, dtype=itype), np.arange(c, dtype=itype)
+    scatter = (start[:, :, None, None, None] + a[None, None, :, None, None] * deg[:, :, None, None, None]
+               + rank[:, :, None, :, None] + b[None, None, None, None, :])
+    row_len = np.repeat(c * degree, c)                               # (ndof,)
+    rows = np.repeat(np.arange(ndof), row_len)
+    offset = np.arange(rows.size) - np.repeat(_csr_index_from_lengths(row_len)[:-1], row_len)
+    neighbours = keys % n_nodes
+    cols = neighbours[node_ptr[rows // c] + offset // c] * c + offset % c
+    return scatter.ravel(), rows, cols
+
+
+def _index_type(size):
+    return np.int32 if size < 2**31 else np.int64
+
+
+def _csr_index_from_lengths(lengths: np.ndarray) -> np.ndarray:
+    indptr = np.zeros(lengths.size + 1, np.int64)
+    np.cumsum(lengths, out=indptr[1:])
     return indptr
+
+
+def _csr_index(sorted_rows: np.ndarray, n_rows: int) -> np.ndarray:
+    return _csr_index_from_lengths(np.bincount(sorted_rows, minlength=n_rows))
