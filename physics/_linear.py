@@ -182,6 +182,16 @@ def get_solver(solver: str | LinearSolver | None = None, size: int = 0,
                          f"{available_solvers()}") from None
 
 
+def solver_for(problem, solver: str | LinearSolver | None = None) -> tuple[LinearSolver, dict]:
+    """(solver, hints) for a problem: `get_solver` by its free unknowns and dimension, and the
+    keyword arguments its `factorize` takes (the near-null space, for AMG)."""
+    chosen = get_solver(solver, problem.free.size, getattr(problem, "dim", 3))
+    if chosen.uses_near_null and hasattr(problem, "near_null_space"):
+        modes, block = problem.near_null_space()
+        return chosen, {"near_null": modes, "blocksize": block}
+    return chosen, {}
+
+
 def default_solver() -> LinearSolver:
     """The fastest installed solver: CHOLMOD when scikit-sparse imports (2-4x faster than
     SuperLU on elasticity tangents; see the README's solver survey), else SciPy's SuperLU."""

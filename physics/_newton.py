@@ -13,7 +13,7 @@ import numpy as np
 
 from morphax._core import ConvergenceError, InvertedElementError, describe_cells
 
-from ._linear import LinearSolver, get_solver
+from ._linear import LinearSolver, solver_for
 
 log = logging.getLogger("morphax.physics")
 
@@ -112,12 +112,7 @@ class _Newton:
     def __init__(self, problem, p, options):
         self.problem, self.p, self.options = problem, p, options
         self.free = problem.free
-        self.solver = get_solver(options.linear_solver, problem.free.size,
-                                 getattr(problem, "dim", 3))
-        self.hints = {}
-        if self.solver.uses_near_null and hasattr(problem, "near_null_space"):
-            modes, block = problem.near_null_space()
-            self.hints = {"near_null": modes, "blocksize": block}
+        self.solver, self.hints = solver_for(problem, options.linear_solver)
         self.report = NewtonReport(linear_solver=self.solver.name)
         self.eta = 1e-2       # forcing term of the next Newton step (iterative solvers)
         self.factor = None   # the last factorized tangent, reused by the next predictor

@@ -17,7 +17,7 @@ import numpy as np
 
 from morphax._core import MorphaxError, cached
 
-from ._linear import get_solver
+from ._linear import solver_for
 from ._newton import NewtonOptions, NewtonReport, newton
 from ._problem import Problem, warn_if_float32
 
@@ -136,11 +136,7 @@ def _build(problem: Problem, options: NewtonOptions):
         u[problem.free], u[problem.fixed] = u_free, problem.prescribed_values(p)
         K = problem.free_block(np.asarray(problem.compiled.tangent_values(u, p)))
         symmetric = problem.model.energy and not problem.compiled.follower
-        solver = get_solver(options.linear_solver, problem.free.size, getattr(problem, "dim", 3))
-        hints = {}
-        if solver.uses_near_null and hasattr(problem, "near_null_space"):
-            modes, block = problem.near_null_space()
-            hints = {"near_null": modes, "blocksize": block}
+        solver, hints = solver_for(problem, options.linear_solver)
         return solver.factorize(K, symmetric, **hints).solve(np.asarray(u_bar), transpose=True)
 
     def free_residual(u_free, p):
