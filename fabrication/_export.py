@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pathlib
-import sys
 import zipfile
 
 import numpy as np
 
-from morphax._core import DataError, InputError, atomic_path, atomic_write_bytes, check_writable, gmsh_session
+from morphax._core import (
+    DataError,
+    InputError,
+    atomic_path,
+    atomic_write_bytes,
+    check_writable,
+    gmsh_session,
+    quiet_stdout,
+)
 from morphax.geometry import CellularSolid, MeshOptions, mesh_design
 from morphax.physics import Mesh, orient_cells
 
@@ -139,7 +144,7 @@ def _write_step(gmsh, faces, path, thickness, reference_area=None) -> dict:
     occ.extrude(faces, 0.0, 0.0, float(thickness))
     occ.synchronize()
     with atomic_path(path) as tmp:
-        with _quiet_stdout():  # OpenCASCADE prints transfer statistics on stdout
+        with quiet_stdout():  # OpenCASCADE prints transfer statistics on stdout
             gmsh.write(str(tmp))
         return step_check(gmsh, tmp, area * float(thickness))
 
@@ -148,20 +153,6 @@ def report_paths(path) -> tuple[pathlib.Path, pathlib.Path]:
     """The print report files of a part: <part file name>.report.json and .report.png."""
     path = pathlib.Path(path)
     return path.with_name(path.name + ".report.json"), path.with_name(path.name + ".report.png")
-
-
-@contextlib.contextmanager
-def _quiet_stdout():
-    """Silence writes to file descriptor 1 (C libraries) for the duration."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _write_step_design(design: CellularSolid, path, thickness, segments) -> dict:

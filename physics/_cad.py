@@ -23,14 +23,12 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import pathlib
-import sys
 import tempfile
 
 import numpy as np
 
-from morphax._core import DataError, InputError, MeshError, gmsh_session
+from morphax._core import DataError, InputError, MeshError, gmsh_session, quiet_stdout
 
 CAD_SUFFIXES = (".step", ".stp", ".iges", ".igs", ".brep")
 GEOMETRY_SUFFIXES = (*CAD_SUFFIXES, ".stl", ".dxf")
@@ -94,20 +92,6 @@ def _load_cad(gmsh, path) -> None:
             raise InputError(f"{path.name} holds faces but no solid, and they do not lie in one "
                              "plane z = const: a plane problem needs a face in the xy-plane; "
                              "move it there in CAD (or export the solid)")
-
-
-@contextlib.contextmanager
-def quiet_stdout():
-    """Silence writes to file descriptor 1 (C libraries such as OpenCASCADE) for the while."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _planar_z(gmsh) -> bool:

@@ -24,3 +24,4 @@ from ._errors import describe_cells as describe_cells
 from ._figures import new_figure as new_figure
 from ._figures import save_figure as save_figure
 from ._gmsh import gmsh_session as gmsh_session
+from ._gmsh import quiet_stdout as quiet_stdout

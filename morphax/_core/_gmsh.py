@@ -1,9 +1,12 @@
-"""A headless, deterministic gmsh session (gmsh is global state: one session at a time)."""
+"""A headless, deterministic gmsh session (gmsh is global state: one session at a time), and a
+guard that silences what C libraries under it (OpenCASCADE) print."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import sys
 import threading
 
 _LOCK = threading.RLock()
@@ -38,3 +41,17 @@ def gmsh_session(name: str = "morphax"):
                 pass
             if owner:
                 gmsh.finalize()
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Silence writes to file descriptor 1 (C libraries such as OpenCASCADE) for the while."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
