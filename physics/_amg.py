@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from morphax._core import ConvergenceError, SingularMatrixError
+from morphax._core import ConvergenceError, InputError, SingularMatrixError
 
 from ._linear import Factorization, LinearSolver, _singular_message, register_solver
 
@@ -84,14 +84,17 @@ class AMG(LinearSolver):
     def __init__(self, rtol: float = 1e-12, maxiter: int = 2000, reuse: float = 0.1):
         import pyamg
 
+        if not (0 < rtol < 1 and maxiter >= 1 and reuse >= 0):
+            raise InputError(f"AMG needs 0 < rtol < 1, maxiter >= 1 and reuse >= 0, got "
+                             f"rtol={rtol}, maxiter={maxiter}, reuse={reuse}")
         self._pyamg = pyamg
         self.rtol, self.maxiter, self.reuse = rtol, maxiter, reuse
         self._last = None   # (matrix, hierarchy) of the last set-up
 
-    def factorize(self, A, symmetric=False, near_null=None, blocksize=1):
+    def factorize(self, A, symmetric=False, near_null=None):
         """The hierarchy for A (n, n); near_null (n, r): modes A nearly annihilates (rigid-body
-        motions). blocksize (unknowns per node) is accepted but the hierarchy stays scalar CSR:
-        pyamg's block (BSR) smoothers were 5x slower per V-cycle in our measurements."""
+        motions). The hierarchy is scalar CSR: pyamg's block (BSR) smoothers were 5x slower
+        per V-cycle in our measurements."""
         A = sp.csr_matrix(A)
         diagonal = A.diagonal()
         if not np.all(diagonal != 0):

@@ -34,7 +34,7 @@ class LinearSolver(abc.ABC):
     """Contract: `factorize(A, symmetric)` returns a Factorization or raises
     SingularMatrixError. `symmetric` promises A == A.T (energy problems), which lets a solver
     use a Cholesky factorization. Solvers with `uses_near_null` also take
-    `near_null=` (n, r) modes and `blocksize=` (unknowns per node) from the problem."""
+    `near_null=` (n, r) modes from the problem."""
 
     name: str = "abstract"
     uses_near_null = False
@@ -187,8 +187,7 @@ def solver_for(problem, solver: str | LinearSolver | None = None) -> tuple[Linea
     keyword arguments its `factorize` takes (the near-null space, for AMG)."""
     chosen = get_solver(solver, problem.free.size, getattr(problem, "dim", 3))
     if chosen.uses_near_null and hasattr(problem, "near_null_space"):
-        modes, block = problem.near_null_space()
-        return chosen, {"near_null": modes, "blocksize": block}
+        return chosen, {"near_null": problem.near_null_space()}
     return chosen, {}
 
 

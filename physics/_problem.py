@@ -480,11 +480,10 @@ class Problem:
         self._cell_dofs = cd
         self.sparsity = Pattern(cd, self.ndof, self.free, self.fixed, block=c)
 
-    def near_null_space(self) -> tuple[np.ndarray, int]:
-        """(modes (n_free, r), blocksize): the motions the free-free tangent nearly annihilates,
-        for algebraic multigrid: rigid-body translations and rotations (about the centroid) of
-        solids, constants of scalar fields. blocksize is the number of components when every
-        node has all or none of its dofs free (then AMG aggregates nodes), else 1."""
+    def near_null_space(self) -> np.ndarray:
+        """Modes (n_free, r) the free-free tangent nearly annihilates, for algebraic multigrid:
+        rigid-body translations and rotations (about the centroid) of solids, constants of
+        scalar fields."""
         x = np.asarray(self.mesh.points, dtype=float)
         x = (x - x.mean(axis=0)) / max(np.ptp(x, axis=0).max(), 1e-300)
         c, n = self.ncomp, x.shape[0]
@@ -495,10 +494,7 @@ class Problem:
             zero = np.zeros(n)
             modes += [np.stack([zero, -x[:, 2], x[:, 1]], 1), np.stack([x[:, 2], zero, -x[:, 0]], 1),
                       np.stack([-x[:, 1], x[:, 0], zero], 1)]
-        B = np.stack([m.reshape(-1) for m in modes], axis=1)[self.free]
-        whole = np.all(np.isin(self.free.reshape(-1, 1) // c * c + np.arange(c), self.free)) \
-            if self.free.size % c == 0 else False
-        return B, (c if whole else 1)
+        return np.stack([m.reshape(-1) for m in modes], axis=1)[self.free]
 
     def free_block(self, values) -> sp.csr_matrix:
         """The free-free block (n_free, n_free) of a tangent given by its pattern values."""
