@@ -17,6 +17,7 @@ of layers.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -32,7 +33,6 @@ from ._warp import corner_jacobians, warp_points
 NECK_ARC_FACTOR = 3.0   # a neck: chord < arc length / 3 (as in the fabrication print report)
 _CHECK_POINTS = 256     # samples per pore curve in `print_check`
 _PENALTY_POINTS = 64    # samples per pore curve in `PrintPenalty`
-_SMOOTH_POINTS = 128    # samples per pore curve in `smooth_pores`
 SMOOTH_MARGIN = 1.05    # `smooth_pores` aims 5% inside the rules (sampling differences)
 
 
@@ -250,14 +250,21 @@ def _near(a, b) -> bool:
 
 
 
+@functools.lru_cache(maxsize=16)
+def _curve_basis(n: int, points: int = _CHECK_POINTS):
+    """(W (points, n) interpolating n radii, unit directions (points, 2)) at `points` angles."""
+    th = sample_angles(points)
+    return interpolation_matrix(th, n), np.stack([np.cos(th), np.sin(th)], axis=1)
+
+
 def _pore_fits(design, centre, h, r, rules: PrintRules) -> bool:
     """Whether the (warped) pore curve of radii r has no neck narrower than the nozzle and no
-    bend tighter than half of it."""
-    th = sample_angles(_SMOOTH_POINTS)
-    rho = h * (interpolation_matrix(th, len(r)) @ r)
-    xy = design.warp(centre + rho[:, None] * np.stack([np.cos(th), np.sin(th)], axis=1))
+    bend tighter than half of it: bends at `print_check`'s samples (the polygon's bend radii
+    depend on the sampling), necks (O(k^2)) at every second one, both with SMOOTH_MARGIN."""
+    W, direction = _curve_basis(len(r))
+    xy = design.warp(centre + h * (W @ r)[:, None] * direction)
     return (bend_radii(xy).min() >= SMOOTH_MARGIN * rules.min_bend
-            and curve_neck(xy)[0] >= SMOOTH_MARGIN * rules.min_neck)
+            and curve_neck(xy[::2])[0] >= SMOOTH_MARGIN * rules.min_neck)
 
 
 def smooth_pores(design, params, rules: PrintRules | None = None, *, tol: float = 1e-2):

@@ -20,7 +20,7 @@ import numpy as np
 from jax.scipy.sparse.linalg import cg, gmres
 
 from morphax._core import InputError, cached
-from morphax._core.parallel import AXIS, batch_mesh, pad_batch, put
+from morphax._core.parallel import AXIS, all_gather, batch_mesh, pad_batch, put
 
 from ._newton import NewtonOptions
 from ._problem import Problem
@@ -168,8 +168,7 @@ def _batched(problem: Problem, method: str, options, mesh):
         return sol.u, sol.converged
 
     def local(p):   # the shard of one device: vmap, then every device gets the whole batch
-        u, ok = jax.vmap(one)(p)
-        return jax.lax.all_gather(u, AXIS, tiled=True), jax.lax.all_gather(ok, AXIS, tiled=True)
+        return all_gather(jax.vmap(one)(p))
 
     return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=P(AXIS), out_specs=P(), check_vma=False))
 

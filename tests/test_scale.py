@@ -198,7 +198,7 @@ def dev(a, b):
                                strict=True))
 out = {}
 fam = PoissonFamily(n_domain=32, n_boundary=16)
-cfg = MetaTrainConfig(steps=2, task_batch=4, first_order=True)
+cfg = MetaTrainConfig(steps=2, task_batch=8, first_order=True)   # 2 tasks per device
 for method in ("maml", "leap"):
     init = new_init(fam, method, key=jax.random.key(0), inner_steps=1, width=16, depth=2)
     one, h1 = meta_train(fam, init, cfg, key=jax.random.key(7))

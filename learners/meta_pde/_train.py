@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from morphax._core import DataError, InputError, atomic_path, cached
-from morphax._core.parallel import AXIS, batch_mesh, check_divisible, fetch, put
+from morphax._core.parallel import AXIS, batch_mesh, check_divisible, fetch, pmean, put
 
 from ._meta import MetaInit, adam, leap_meta_gradient, maml_outer_loss, new_init
 
@@ -55,15 +55,13 @@ def make_outer_step(family, init: MetaInit, cfg: MetaTrainConfig, mesh=None):
 
     mesh: a `morphax._core.parallel.batch_mesh` to shard the task batch over its devices
     (data parallel: every device draws the same tasks, meta-learns on its slice, and the
-    meta-gradients and losses are averaged across devices by `jax.lax.pmean`; the update is then
+    meta-gradients and losses are averaged across devices in one collective; the update is then
     the same on every device). The step then takes and returns arrays replicated on the mesh,
     and the key as raw key data (`jax.random.key_data`)."""
     opt_model, opt_lr = _optimizers(cfg)
     static = eqx.partition(init.model, eqx.is_inexact_array)[1]
-    shards = 1 if mesh is None else check_divisible(cfg.task_batch, mesh, "task batch")
-    # one device: no shard_map (on CPU, jax 0.10.2, a 1-device shard_map of this step gave a
-    # loss 4e-3 off the unsharded step's, while 2 and 4 devices agree with it to 1e-16)
-    parallel = mesh is not None and mesh.devices.size > 1
+    parallel = mesh is not None
+    shard = check_divisible(cfg.task_batch, mesh, "task batch") if parallel else cfg.task_batch
 
     def combine(params, lr_params):
         return dataclasses.replace(init, model=eqx.combine(params, static), lr_params=lr_params)
@@ -82,12 +80,12 @@ def make_outer_step(family, init: MetaInit, cfg: MetaTrainConfig, mesh=None):
     def local(tree):   # this device's slice of the task batch
         if not parallel:
             return tree
-        n = cfg.task_batch // shards
-        start = jax.lax.axis_index(AXIS) * n
-        return jax.tree_util.tree_map(lambda x: jax.lax.dynamic_slice_in_dim(x, start, n), tree)
+        start = jax.lax.axis_index(AXIS) * shard
+        return jax.tree_util.tree_map(lambda x: jax.lax.dynamic_slice_in_dim(x, start, shard),
+                                      tree)
 
     def mean(tree):    # the mean over devices of per-device means (equal slices)
-        return jax.lax.pmean(tree, AXIS) if parallel else tree
+        return pmean(tree) if parallel else tree
 
     def step(params, lr_params, states, key):
         k1, k2 = jax.random.split(key)
@@ -112,9 +110,7 @@ def make_outer_step(family, init: MetaInit, cfg: MetaTrainConfig, mesh=None):
     def sharded(params, lr_params, states, key_data):
         return step(params, lr_params, states, jax.random.wrap_key_data(key_data))
 
-    if mesh is not None and not parallel:
-        return jax.jit(sharded), init_states, combine
-    if mesh is not None:
+    if parallel:
         spec = jax.sharding.PartitionSpec()
         return (jax.jit(jax.shard_map(sharded, mesh=mesh, in_specs=spec, out_specs=spec,
                                       check_vma=False)), init_states, combine)

@@ -2,7 +2,8 @@
 devices of a mesh (`jax.shard_map` over the axis "batch"); each device solves the equilibria
 of its targets (the host-side Newton of `morphax.physics.solve`, one callback per device, so
 with one process per device the solves run in parallel) and their adjoints, and the
-per-target gradients are gathered on every device (`jax.lax.all_gather`).
+per-target gradients are gathered on every device in one collective
+(`morphax._core.parallel.all_gather`).
 
 `ParallelTrainer.step` then hands them to `Trainer.step`, which averages them and makes its
 usual update (penalties, geometry constraints, re-meshing, records), so a parallel run equals
@@ -19,7 +20,7 @@ import jax
 import numpy as np
 
 from morphax._core import InputError, cached
-from morphax._core.parallel import AXIS, batch_mesh, check_divisible, fetch, put
+from morphax._core.parallel import AXIS, all_gather, batch_mesh, check_divisible, fetch, put
 
 from ._config import NMAConfig
 from ._train import Trainer
@@ -42,7 +43,7 @@ def make_parallel_grad(system, mesh):
             return loss, err, ok, g
 
         out = jax.vmap(one)(targets)
-        return jax.tree_util.tree_map(lambda x: jax.lax.all_gather(x, AXIS, tiled=True), out)
+        return all_gather(out)
 
     return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=P(),
                                  check_vma=False))

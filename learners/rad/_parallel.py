@@ -1,5 +1,6 @@
 """Data-parallel training of RAD classifiers: the minibatch is sharded over the devices of a
-mesh (`jax.shard_map` over the axis "batch"), gradients are averaged with `jax.lax.pmean`.
+mesh (`jax.shard_map` over the axis "batch"), gradients are averaged in one collective
+(`morphax._core.parallel.pmean`).
 
 Every device draws the same minibatch indices and per-example RAD keys and keeps its slice, so
 the step is the same computation for any number of devices (up to the rounding of the mean):
@@ -13,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from morphax._core.parallel import AXIS, check_divisible
+from morphax._core.parallel import AXIS, check_divisible, pmean
 
 from ._models import nll_loss
 
@@ -42,8 +43,7 @@ def make_parallel_step(static, tx: optax.GradientTransformation, *, batch: int, 
         start = jax.lax.axis_index(AXIS) * shard
         idx = jax.lax.dynamic_slice_in_dim(idx, start, shard)
         keys = jax.lax.dynamic_slice_in_dim(keys, start, shard)
-        loss, grads = jax.lax.pmean(jax.value_and_grad(loss_fn)(params, x[idx], y[idx], keys),
-                                    AXIS)
+        loss, grads = pmean(jax.value_and_grad(loss_fn)(params, x[idx], y[idx], keys))
         with jax.numpy_dtype_promotion("standard"):   # optax's int32 step count
             updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss

@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
@@ -76,6 +77,23 @@ def fetch(tree):
     return jax.tree_util.tree_map(lambda x: np.asarray(x.addressable_data(0))
                                   if isinstance(x, jax.Array) and not x.is_fully_addressable
                                   else np.asarray(x), tree)
+
+
+def pmean(tree, axis: str = AXIS):
+    """`jax.lax.pmean` of a pytree over the mesh axis as ONE collective (its leaves raveled into
+    one vector and back): on CPU every collective is a round trip between processes (gloo, about
+    1-4 ms on loopback), so a gradient tree of many leaves would pay that once per leaf."""
+    flat, unravel = jax.flatten_util.ravel_pytree(tree)
+    return unravel(jax.lax.pmean(flat, axis))
+
+
+def all_gather(tree, axis: str = AXIS):
+    """`jax.lax.all_gather(..., tiled=True)` of a pytree whose leaves share a leading batch axis
+    (b, ...) as one collective: every device gets the whole batch (B, ...) of every leaf."""
+    first = jax.tree_util.tree_map(lambda x: x[0], tree)
+    unravel = jax.flatten_util.ravel_pytree(first)[1]
+    flat = jax.vmap(lambda t: jax.flatten_util.ravel_pytree(t)[0])(tree)    # (b, n)
+    return jax.vmap(unravel)(jax.lax.all_gather(flat, axis, tiled=True))
 
 
 def initialize_distributed() -> tuple[int, int]:

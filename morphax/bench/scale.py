@@ -10,7 +10,8 @@ Every run does the same work, so `max_result_dev` is the largest deviation of an
 (solutions, trained parameters) from the 1-device run of its layout. Ratios are throughputs
 relative to 1 device; the headline ratios are the "processes" layout's (on 2 cores the ideal
 2-device ratio is 2); the training ratio is the smaller of NMA's and Meta-PDE's. A CPU device
-is one core here: the workers run XLA and BLAS single-threaded (`ONE_CORE`).
+is one core here: the workers run XLA and BLAS single-threaded (`ONE_CORE`), and each worker of
+the "processes" layout is pinned to its own core.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ DEVICES = (1, 2, 4)
 ONE_CORE = "--xla_cpu_multi_thread_eigen=false"
 #: workload sizes: solve mesh (n x n quads split in triangles) and batch, NMA batch, Meta-PDE
 #: task batch and network, timed repetitions
-SIZES = {True: dict(mesh=24, solves=8, nma_batch=4, tasks=4, width=32, depth=2, inner=1,
-                    repeats=2, krylov=False, processes=(1, 2)),
+SIZES = {True: dict(mesh=24, solves=16, nma_batch=8, tasks=8, width=32, depth=2, inner=1,
+                    repeats=7, krylov=False, processes=(1, 2)),
          False: dict(mesh=40, solves=16, nma_batch=8, tasks=8, width=64, depth=3, inner=5,
                      repeats=3, krylov=True, processes=DEVICES)}
 
@@ -133,6 +134,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _pin(i: int):
+    """A preexec_fn that binds worker i to one core (i modulo the cores this process may use):
+    a CPU device is then one core, the 1-device baseline included (XLA would otherwise run
+    independent operations of one device on every core)."""
+    cores = sorted(os.sched_getaffinity(0))
+    return lambda: os.sched_setaffinity(0, {cores[i % len(cores)]})
+
+
 def _launch(layout: str, n: int, quick: bool, out: pathlib.Path) -> pathlib.Path:
     result = out / f".scale-{layout}-{n}.npz"
     command = [sys.executable, "-m", "morphax.bench.scale", layout, str(int(quick)), str(result)]
@@ -142,8 +151,9 @@ def _launch(layout: str, n: int, quick: bool, out: pathlib.Path) -> pathlib.Path
         port = _free_port()
         envs = [_env(XLA_FLAGS=ONE_CORE, MORPHAX_NUM_PROCESSES=str(n), MORPHAX_PROCESS_ID=str(i),
                      MORPHAX_COORDINATOR=f"127.0.0.1:{port}") for i in range(n)]
-    procs = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for env in envs]
+    procs = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, preexec_fn=_pin(i) if layout == "processes" else None)
+             for i, env in enumerate(envs)]
     errors = []
     for proc in procs:
         _, err = proc.communicate()

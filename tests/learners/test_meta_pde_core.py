@@ -134,6 +134,21 @@ def test_meta_training_resumes_deterministically(tmp_path):
     assert not np.array_equal(straight.model.weights[0], init.model.weights[0])
 
 
+def test_sharded_meta_step_on_one_device_equals_the_plain_step():
+    """A 1-device mesh runs the shard_map path (each device meta-learns its slice of the task
+    batch): it must see every task, as the plain step does."""
+    fam = PoissonFamily(n_domain=16, n_boundary=8)
+    init = new_init(fam, "maml", key=jax.random.key(0), inner_steps=1, width=8, depth=1)
+    cfg = MetaTrainConfig(steps=1, task_batch=3, first_order=True)
+    plain, h_plain = meta_train(fam, init, cfg, key=jax.random.key(7))
+    sharded, h_sharded = meta_train(fam, init, cfg, key=jax.random.key(7), devices=1)
+    assert abs(h_plain[0][1] - h_sharded[0][1]) <= 1e-12 * abs(h_plain[0][1])
+    for a, b in zip(jax.tree_util.tree_leaves(eqx.filter(plain, eqx.is_inexact_array)),
+                    jax.tree_util.tree_leaves(eqx.filter(sharded, eqx.is_inexact_array)),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
 def test_pretrain_overrides_rates_only_for_maml(tmp_path):
     with pytest.raises(InputError, match="MAML"):
         pretrain("poisson", "leap", rates="exp", out=tmp_path)
