@@ -43,6 +43,7 @@ from ._linear import LinearSolver as LinearSolver
 from ._linear import SuperLU as SuperLU
 from ._linear import available_solvers as available_solvers
 from ._linear import default_solver as default_solver
+from ._linear import factor_bytes_estimate as factor_bytes_estimate
 from ._linear import get_solver as get_solver
 from ._linear import register_solver as register_solver
 from ._mesh import Mesh as Mesh

@@ -80,6 +80,7 @@ class AMG(LinearSolver):
 
     name = "amg"
     uses_near_null = True
+    direct = False
 
     def __init__(self, rtol: float = 1e-12, maxiter: int = 2000, reuse: float = 0.1):
         import pyamg

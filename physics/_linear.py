@@ -20,7 +20,7 @@ log = logging.getLogger("morphax.physics")
 
 class Factorization(abc.ABC):
     """A factorized matrix A (n, n). `iterative` factors solve to a relative residual `rtol`
-    (direct ones solve exactly and ignore it); `nbytes` is the memory they hold."""
+    (direct ones solve exactly and ignore it); `nbytes` is the memory they hold (0: unknown)."""
 
     iterative = False
     nbytes = 0
@@ -34,10 +34,12 @@ class LinearSolver(abc.ABC):
     """Contract: `factorize(A, symmetric)` returns a Factorization or raises
     SingularMatrixError. `symmetric` promises A == A.T (energy problems), which lets a solver
     use a Cholesky factorization. Solvers with `uses_near_null` also take
-    `near_null=` (n, r) modes from the problem."""
+    `near_null=` (n, r) modes from the problem; `direct` ones hold a sparse factor whose size
+    `factor_bytes_estimate` predicts."""
 
     name: str = "abstract"
     uses_near_null = False
+    direct = True
 
     @abc.abstractmethod
     def factorize(self, A: sp.spmatrix, symmetric: bool = False) -> Factorization: ...
@@ -92,7 +94,7 @@ def _singular_message(A, err) -> str:
 
 class _CholmodFactor(Factorization):
     def __init__(self, factor):
-        self.factor = factor
+        self.factor = factor   # nbytes stays 0: scikit-sparse does not expose the factor's size
 
     def solve(self, b, transpose=False, rtol=None):   # symmetric: A^T = A
         return self.factor(np.asarray(b, dtype=float))
@@ -149,6 +151,48 @@ def available_solvers() -> list[str]:
             continue
         out.append(name)
     return out
+
+
+#: nnz(L) ~ FILL_COEFFICIENT nnz(A) g(n), g = n^(1/3) for 3-D meshes and log2 n for 2-D ones
+FILL_COEFFICIENT = 0.5
+"""An upper value of the fill model: CHOLMOD's factors (METIS/AMD orderings) of elasticity
+tangents measured 0.24-0.31 (2-D tri3, quad4) and 0.21-0.40 (3-D hex8, tet10, tet4) of
+nnz(A) g(n) for 7k-116k unknowns."""
+
+
+def factor_bytes_estimate(n: int, nnz: int, symmetric: bool = True, dim: int = 3) -> int:
+    """Estimated bytes of a sparse direct factor of an (n, n) finite-element matrix with nnz
+    stored entries (12 bytes per factor entry: value and row index). A Cholesky factor holds
+    L; an LU factor holds L and U (twice that). nnz(L) follows the nested-dissection fill of
+    FE meshes: `FILL_COEFFICIENT` nnz(A) n^(1/3) in 3-D, nnz(A) log2 n in 2-D."""
+    growth = n ** (1.0 / 3.0) if dim == 3 else np.log2(max(n, 2))
+    return int(12 * FILL_COEFFICIENT * nnz * growth * (1 if symmetric else 2))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux: MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def warn_if_factor_too_large(solver: LinearSolver, n: int, nnz: int, symmetric: bool,
+                             dim: int) -> None:
+    """Log a warning, before a direct factorization starts, when its estimated factor exceeds
+    the available memory, and name the solver to use instead."""
+    if not solver.direct:
+        return
+    need, free = factor_bytes_estimate(n, nnz, symmetric, dim), available_memory()
+    if free is not None and need > free:
+        log.warning("factorizing %d unknowns with %s needs about %.1f GB, more than the %.1f GB "
+                    "of memory available: use linear_solver='amg' (TOML: [solver] linear_solver "
+                    "= \"amg\"), which needs a fraction of that", n, solver.name, need / 1e9,
+                    free / 1e9)
 
 
 AUTO_ITERATIVE_UNKNOWNS = {1: 10**8, 2: 2_000_000, 3: 50_000}

@@ -13,7 +13,7 @@ import numpy as np
 
 from morphax._core import ConvergenceError, InvertedElementError, describe_cells
 
-from ._linear import LinearSolver, solver_for
+from ._linear import LinearSolver, factor_bytes_estimate, solver_for, warn_if_factor_too_large
 
 log = logging.getLogger("morphax.physics")
 
@@ -66,7 +66,7 @@ class NewtonReport:
     time_total: float = 0.0
     linear_solver: str = ""
     linear_iterations: int = 0   # Krylov iterations (iterative solvers)
-    solver_memory: int = 0       # bytes held by the largest factorization or AMG hierarchy
+    solver_memory: int = 0       # bytes of the largest factor (CHOLMOD: estimated) or AMG hierarchy
 
     @property
     def time_linear_algebra(self) -> float:
@@ -148,11 +148,16 @@ class _Newton:
         fn = self.problem.compiled.tangent_values
         args = (u_full, self.p, lam) if self.follower else (u_full, self.p)
         self.tangent = self._timed("time_assembly", lambda: np.asarray(fn(*args)))
-        self.factor = self._timed("time_factorize", self.solver.factorize,
-                                  self.problem.free_block(self.tangent), self.potential,
+        A = self.problem.free_block(self.tangent)
+        dim = getattr(self.problem, "dim", 3)
+        if not self.report.factorizations:
+            warn_if_factor_too_large(self.solver, A.shape[0], A.nnz, self.potential, dim)
+        self.factor = self._timed("time_factorize", self.solver.factorize, A, self.potential,
                                   **self.hints)
         self.report.factorizations += 1
-        self.report.solver_memory = max(self.report.solver_memory, self.factor.nbytes)
+        nbytes = self.factor.nbytes or factor_bytes_estimate(A.shape[0], A.nnz, self.potential,
+                                                             dim)
+        self.report.solver_memory = max(self.report.solver_memory, nbytes)
 
     def solve_linear(self, rhs, rtol=None):
         before = getattr(self.factor, "iterations", 0)

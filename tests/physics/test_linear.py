@@ -45,3 +45,33 @@ def test_solver_names():
     assert "superlu" in mp.available_solvers()
     with pytest.raises(mp.InputError, match="unknown linear solver"):
         mp.get_solver("gauss-seidel")
+
+
+@pytest.mark.parametrize("mesh, dim", [(lambda: mp.rectangle(40, 40), 2),
+                                       (lambda: mp.box(8, 8, 8, "tet4"), 3),
+                                       (lambda: mp.box(8, 8, 8, "hex8"), 3)])
+def test_factor_size_estimate_bounds_cholmod_factors(mesh, dim):
+    """The fill model is an upper estimate, and not a loose one: within 4x of the bytes of
+    CHOLMOD's factor L (12 bytes per entry)."""
+    cholmod = pytest.importorskip("sksparse.cholmod")
+    problem = mp.Problem(mesh(), mp.LinearElasticity(), dirichlet=[mp.Dirichlet("left", 0.0)])
+    A = sp.csc_matrix(problem.free_block(problem.tangent_values(np.zeros(problem.ndof),
+                                                                 problem.params())))
+    actual = 12 * cholmod.analyze(A, mode="supernodal").cholesky(A).L().nnz
+    estimate = mp.factor_bytes_estimate(A.shape[0], A.nnz, symmetric=True, dim=dim)
+    assert actual <= estimate <= 4 * actual
+
+
+def test_a_factorization_too_large_for_memory_is_announced(monkeypatch, caplog):
+    problem = mp.Problem(mp.box(3, 3, 3, "hex8"), mp.LinearElasticity(),
+                         dirichlet=[mp.Dirichlet("left", 0.0)],
+                         tractions=[mp.Traction("right", [0.0, 0.0, -1.0])])
+    monkeypatch.setattr(mp._linear, "available_memory", lambda: 1000)
+    with caplog.at_level("WARNING", logger="morphax.physics"):
+        direct = mp.solve(problem, options=mp.NewtonOptions(linear_solver="superlu"))
+    assert "linear_solver='amg'" in caplog.text and "superlu" in caplog.text
+    assert direct.report.solver_memory > 0
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="morphax.physics"):
+        mp.solve(problem, options=mp.NewtonOptions(linear_solver="amg"))
+    assert "needs about" not in caplog.text
