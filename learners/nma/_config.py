@@ -37,6 +37,8 @@ class NMAConfig:
     the run (1.0: constant, Varmint's choice and the paper presets'; the small presets use
     0.1: the default 300-iteration run ends at 0.169 instead of 0.195 cell sizes, see the
     closing note of issue 13).
+    geometry_warmup: iterations during which only the controller learns (the geometry's
+    learning rates are 0, then follow their cosine over the remaining iterations).
     codesign: train the geometry too (False: the frozen-geometry ablation).
     offsets: co-design the lattice-node offsets as well (Varmint's mesh perturbation: interior
     nodes move freely, outer-side nodes slide along their side, outer corners and, for the
@@ -74,6 +76,7 @@ class NMAConfig:
     lr: float = 2e-3
     geometry_lr: float = 1.0
     lr_final: float = 1.0
+    geometry_warmup: int = 0
     codesign: bool = True
     offsets: bool = True
     offset_lr: float = 1.0
@@ -152,7 +155,7 @@ _SCHEMA = {
     "codesign": ("bool", None, None), "offsets": ("bool", None, None),
     "offset_lr": ("float", 0, 1e3), "offset_bound": ("float", 0, 0.5),
     "init_noise": ("float", 0, 0.2), "nozzle": ("float", 0, 100), "layer": ("float", 0, 100),
-    "lr_final": ("float", 0, 1),
+    "lr_final": ("float", 0, 1), "geometry_warmup": ("int", 0, 10**9),
     "print_weight": ("float", 0, 1e6), "young": ("float", 0, 1e12), "nu": ("float", -1, 0.5),
     "load_steps": ("int", 1, 1000), "r_min": ("float", 0, 1), "r_max": ("float", 0, 1),
     "min_ligament": ("float", 0, 1e4), "n_eval": ("int", 1, 4096),

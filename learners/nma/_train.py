@@ -37,15 +37,20 @@ def make_optimizer(config: NMAConfig) -> optax.GradientTransformation:
     """Adam on the controller (lr), on the pore radii (lr x geometry_lr) and the lattice-node
     offsets (lr x offset_lr; frozen geometry or offsets=False: no update) and on the colour
     field (lr x COLOUR_LR_FACTOR); each decays along a cosine to lr_final x its value over
-    config.iterations."""
-    def adam(lr):
-        if config.lr_final >= 1.0:
+    config.iterations. The geometry's rates are 0 for the first geometry_warmup iterations
+    (the controller learns first) and then decay over the remaining iterations."""
+    def adam(lr, start=0):
+        if config.lr_final >= 1.0 and start == 0:
             return optax.adam(lr)
-        return optax.adam(optax.cosine_decay_schedule(lr, max(config.iterations, 1),
-                                                      alpha=config.lr_final))
+        decay = optax.cosine_decay_schedule(lr, max(config.iterations - start, 1),
+                                            alpha=min(config.lr_final, 1.0))
+        if start == 0:
+            return optax.adam(decay)
+        return optax.adam(optax.join_schedules([optax.constant_schedule(0.0), decay], [start]))
 
-    geo = adam(config.lr * config.geometry_lr) if config.codesign else optax.set_to_zero()
-    off = adam(config.lr * config.offset_lr) if config.codesign and config.offsets \
+    warm = min(config.geometry_warmup, config.iterations)
+    geo = adam(config.lr * config.geometry_lr, warm) if config.codesign else optax.set_to_zero()
+    off = adam(config.lr * config.offset_lr, warm) if config.codesign and config.offsets \
         else optax.set_to_zero()
     return optax.multi_transform({"net": adam(config.lr), "geometry": geo, "offsets": off,
                                   "colour": adam(COLOUR_LR_FACTOR * config.lr)},

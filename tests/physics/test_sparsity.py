@@ -1,5 +1,6 @@
 """The tangent's sparsity pattern built on the node graph equals the one built on dofs."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -34,3 +35,19 @@ def test_scattered_cell_matrices_give_the_tangent():
     for dofs, block in zip(cd, blocks, strict=True):
         dense[np.ix_(dofs, dofs)] += block
     np.testing.assert_allclose(K, dense, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("mesh, model", [
+    (mp.box(3, 2, 2, "hex8"), mp.NeoHookean.from_young(1.0, 0.3)),     # 12 cells, chunks of 5
+    (mp.rectangle(4, 3, "tri6"), mp.NonlinearPoisson())])             # depends on u itself
+def test_chunked_cell_tangents_are_the_jacobian_of_the_residual(monkeypatch, mesh, model):
+    """Cells in chunks that do not divide the cell count (the last chunk padded): the assembled
+    tangent equals the autodiff Jacobian of the residual."""
+    problem = mp.Problem(mesh, model)
+    n = mesh.cells.shape[1] * problem.ncomp
+    monkeypatch.setattr(mp._problem, "TANGENT_CHUNK_ENTRIES", 5 * n ** 2)
+    p = problem.params()
+    u = 0.05 * np.random.default_rng(1).standard_normal(problem.ndof)
+    K = problem.tangent(u, p).toarray()
+    exact = np.asarray(jax.jacfwd(lambda w: problem.residual(w, p))(u))
+    np.testing.assert_allclose(K, exact, rtol=0, atol=1e-12 * np.abs(exact).max())
