@@ -31,10 +31,11 @@ from ._mesh import Mesh, facet_cells
 from ._models import Model
 from ._sparsity import Pattern
 
-TANGENT_CHUNK_ENTRIES = 2 ** 17
-"""Cell-matrix entries per chunk of `Problem.cell_tangents` (256 hex8 or 145 tet10 elasticity
-cells): hex8 neo-Hookean tangents of 8,000 cells took 128 ms in chunks of 256 and 202 ms in
-one batch (warm, one core)."""
+CELL_CHUNK_ENTRIES = 2 ** 17
+"""Cell-matrix entries per chunk of cells in the cell kernels (256 hex8 or 145 tet10 elasticity
+cells, 3,640 tri3 ones): a chunk's intermediates stay in cache. On 8,000 hex8 cells (warm, one
+core) neo-Hookean tangents took 128 ms in chunks of 256 and 202 ms in one batch, residuals
+24 ms and 51 ms."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,38 +290,49 @@ class Problem:
             return lambda u, g, x: grad(u, g, x, mat)[::-1]
         return lambda u, g, x: self.model.flux_reaction(u, g, x, mat)
 
+    def _map_cells(self, fn, u, p):
+        """fn(X (b, k, d), ue (b, k, c)) -> per-cell arrays (b, ...), over all cells in chunks of
+        `CELL_CHUNK_ENTRIES / (k c)^2` cells (`jax.lax.map`; the last chunk padded with copies
+        of the last cell): a chunk's intermediates stay in cache and the peak memory is the
+        result's."""
+        cells, c = self.mesh.cells, self.ncomp
+        m = cells.shape[0]
+        X, ue = p["points"][cells], jnp.reshape(u, (-1, c))[cells]
+        chunk = int(np.clip(CELL_CHUNK_ENTRIES // (cells.shape[1] * c) ** 2, 1, m))
+        if chunk == m:
+            return fn(X, ue)
+        count = -(-m // chunk)
+
+        def split(a):   # (m, ...) -> (count, chunk, ...)
+            a = jnp.concatenate([a, jnp.repeat(a[-1:], count * chunk - m, axis=0)])
+            return a.reshape(count, chunk, *a.shape[1:])
+
+        out = jax.lax.map(lambda a: fn(*a), (split(X), split(ue)))
+        return jax.tree_util.tree_map(lambda o: o.reshape(count * chunk, *o.shape[2:])[:m], out)
+
     def cell_residuals(self, u, p, lam=1.0) -> jax.Array:
         """Residual contributions (m, k, c) of each cell, loads of the source included."""
-        N, dNdx, jxw, xq, uq, gq = self._fields(u, p["points"])
-        flux, react = jax.vmap(jax.vmap(self._pointwise(p["material"])))(uq, gq, xq)
-        react = react - lam * self._source_density(xq, p)
-        return (jnp.einsum("mqcd,mqkd,mq->mkc", flux, dNdx, jxw)
-                + jnp.einsum("mqc,qk,mq->mkc", react, N, jxw))
+        pointwise = self._pointwise(p["material"])
+
+        def chunk(X, ue):
+            N, dNdx, jxw, xq, uq, gq = self._cell_fields(X, ue)
+            flux, react = jax.vmap(jax.vmap(pointwise))(uq, gq, xq)
+            react = react - lam * self._source_density(xq, p)
+            return (jnp.einsum("mqcd,mqkd,mq->mkc", flux, dNdx, jxw)
+                    + jnp.einsum("mqc,qk,mq->mkc", react, N, jxw))
+
+        return self._map_cells(chunk, u, p)
 
     def cell_tangents(self, u, p) -> jax.Array:
         """Tangent blocks (m, k*c, k*c) of each cell.
 
-        Cells are processed in chunks of `TANGENT_CHUNK_ENTRIES / (k c)^2` (`jax.lax.map`), so
-        that a chunk's intermediates stay in cache and the peak memory is the result's.
-        Per quadrature point, the model is a function of z = (g, u) (c, d + 1) (of g alone,
-        (c, d), when `Model.depends_on_value` is False); its second derivatives are taken
-        forward-over-forward on a points-last batch (contiguous in the point index, so the
-        arithmetic vectorises), and contracted with the extended shape gradients
-        [dN/dx | N] (k, d + 1) in one batched product per quadrature point."""
-        cells, c = self.mesh.cells, self.ncomp
-        m, n = cells.shape[0], cells.shape[1] * c
-        X, ue = p["points"][cells], u.reshape(-1, c)[cells]
-        chunk = int(np.clip(TANGENT_CHUNK_ENTRIES // n ** 2, 1, m))
-        if chunk == m:
-            return self._chunk_tangents(X, ue, p["material"])
-        count = -(-m // chunk)
-
-        def split(a):   # (m, ...) -> (count, chunk, ...), padded with copies of the last cell
-            a = jnp.concatenate([a, jnp.repeat(a[-1:], count * chunk - m, axis=0)])
-            return a.reshape(count, chunk, *a.shape[1:])
-
-        K = jax.lax.map(lambda a: self._chunk_tangents(*a, p["material"]), (split(X), split(ue)))
-        return K.reshape(count * chunk, n, n)[:m]
+        Cells are processed in chunks (`_map_cells`). Per quadrature point, the model is a
+        function of z = (g, u) (c, d + 1) (of g alone, (c, d), when `Model.depends_on_value` is
+        False); its second derivatives are taken forward-over-forward on a points-last batch
+        (contiguous in the point index, so the arithmetic vectorises), and contracted with the
+        extended shape gradients [dN/dx | N] (k, d + 1) in one batched product per quadrature
+        point."""
+        return self._map_cells(lambda X, ue: self._chunk_tangents(X, ue, p["material"]), u, p)
 
     def _chunk_tangents(self, X, ue, mat) -> jax.Array:
         """`cell_tangents` of the cells with node coordinates X (m, k, d) and values ue (m, k, c)."""
@@ -357,11 +369,15 @@ class Problem:
 
     def cell_energies(self, u, p, lam=1.0) -> jax.Array:
         """Stored energy minus the work of the source, per cell (m,). Energy models only."""
-        _, _, jxw, xq, uq, gq = self._fields(u, p["points"])
         mat = p["material"]
-        psi = jax.vmap(jax.vmap(lambda a, b, c: self.model.density(a, b, c, mat)))(uq, gq, xq)
-        work = jnp.sum(lam * self._source_density(xq, p) * uq, axis=-1)
-        return jnp.sum((psi - work) * jxw, axis=1)
+
+        def chunk(X, ue):
+            _, _, jxw, xq, uq, gq = self._cell_fields(X, ue)
+            psi = jax.vmap(jax.vmap(lambda a, b, c: self.model.density(a, b, c, mat)))(uq, gq, xq)
+            work = jnp.sum(lam * self._source_density(xq, p) * uq, axis=-1)
+            return jnp.sum((psi - work) * jxw, axis=1)
+
+        return self._map_cells(chunk, u, p)
 
     # ----- facet loads -----------------------------------------------------------------------
     def _init_facets(self):

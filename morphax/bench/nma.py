@@ -25,8 +25,8 @@ FULL_TASKS = ("translation", "rotation", "double-rotation", "shape")
 
 
 def _sizes(quick):
-    if quick:
-        return dict(iterations=60, batch=3, n_eval=8, eval_every=1000, checkpoint_every=1000)
+    if quick:   # 16 held-out targets: with 8 the seed-to-seed noise hid the difference
+        return dict(iterations=100, batch=3, n_eval=16, eval_every=1000, checkpoint_every=1000)
     return dict(iterations=300, batch=4, n_eval=16, eval_every=1000, checkpoint_every=1000)
 
 

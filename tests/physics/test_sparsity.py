@@ -42,12 +42,18 @@ def test_scattered_cell_matrices_give_the_tangent():
     (mp.rectangle(4, 3, "tri6"), mp.NonlinearPoisson())])             # depends on u itself
 def test_chunked_cell_tangents_are_the_jacobian_of_the_residual(monkeypatch, mesh, model):
     """Cells in chunks that do not divide the cell count (the last chunk padded): the assembled
-    tangent equals the autodiff Jacobian of the residual."""
+    tangent equals the autodiff Jacobian of the residual, and the residual and energies equal
+    those of a single chunk."""
     problem = mp.Problem(mesh, model)
     n = mesh.cells.shape[1] * problem.ncomp
-    monkeypatch.setattr(mp._problem, "TANGENT_CHUNK_ENTRIES", 5 * n ** 2)
+    monkeypatch.setattr(mp._problem, "CELL_CHUNK_ENTRIES", 5 * n ** 2)
     p = problem.params()
     u = 0.05 * np.random.default_rng(1).standard_normal(problem.ndof)
     K = problem.tangent(u, p).toarray()
     exact = np.asarray(jax.jacfwd(lambda w: problem.residual(w, p))(u))
     np.testing.assert_allclose(K, exact, rtol=0, atol=1e-12 * np.abs(exact).max())
+    kernels = [problem.cell_residuals] + ([problem.cell_energies] if model.energy else [])
+    chunked = [kernel(u, p) for kernel in kernels]
+    monkeypatch.setattr(mp._problem, "CELL_CHUNK_ENTRIES", 10 ** 9)
+    for kernel, value in zip(kernels, chunked, strict=True):
+        np.testing.assert_allclose(value, kernel(u, p), rtol=1e-13, atol=1e-15)
