@@ -298,10 +298,10 @@ class Problem:
         cells, c = self.mesh.cells, self.ncomp
         m = cells.shape[0]
         X, ue = p["points"][cells], jnp.reshape(u, (-1, c))[cells]
-        chunk = int(np.clip(CELL_CHUNK_ENTRIES // (cells.shape[1] * c) ** 2, 1, m))
-        if chunk == m:
+        count = -(-m // max(1, CELL_CHUNK_ENTRIES // (cells.shape[1] * c) ** 2))
+        if count == 1:
             return fn(X, ue)
-        count = -(-m // chunk)
+        chunk = -(-m // count)   # equal chunks: fewer than `count` padded cells
 
         def split(a):   # (m, ...) -> (count, chunk, ...)
             a = jnp.concatenate([a, jnp.repeat(a[-1:], count * chunk - m, axis=0)])
