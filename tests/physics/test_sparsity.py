@@ -38,8 +38,8 @@ def test_scattered_cell_matrices_give_the_tangent():
 
 
 @pytest.mark.parametrize("mesh, model", [
-    (mp.box(3, 2, 2, "hex8"), mp.NeoHookean.from_young(1.0, 0.3)),     # 12 cells, chunks of 5
-    (mp.rectangle(4, 3, "tri6"), mp.NonlinearPoisson())])             # depends on u itself
+    (mp.box(3, 2, 2, "hex8"), mp.NeoHookean.from_young(1.0, 0.3)),     # 12 cells: 3 chunks of 4
+    (mp.rectangle(4, 3, "tri6"), mp.NonlinearPoisson())])             # 24 cells: 5 of 5, on u
 def test_chunked_cell_tangents_are_the_jacobian_of_the_residual(monkeypatch, mesh, model):
     """Cells in chunks that do not divide the cell count (the last chunk padded): the assembled
     tangent equals the autodiff Jacobian of the residual, and the residual and energies equal
