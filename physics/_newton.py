@@ -117,6 +117,7 @@ class _Newton:
         self.eta = 1e-2       # forcing term of the next Newton step (iterative solvers)
         self.factor = None   # the last factorized tangent, reused by the next predictor
         self.tangent = None  # its values in problem.sparsity
+        self._rate = None    # (tangent, u, load rate) of the last load_rate
         self.g = problem.prescribed_values(p)   # the fixed dofs' values at full load
         self.follower = problem.compiled.follower
         self.potential = problem.model.energy and not self.follower   # symmetric, has an energy
@@ -140,9 +141,15 @@ class _Newton:
 
     def load_rate(self, u_full):
         """dR_free/dlam at fixed free values: K_fd g + (R(u, 1) - R(u, 0))_free, with the
-        tangent of the last factorization."""
+        tangent of the last factorization (remembered for the last u: the first predictor
+        needs the rate the reference residual was computed from)."""
+        last = self._rate
+        if last is not None and last[0] is self.tangent and np.array_equal(last[1], u_full):
+            return last[2]
         rate = self.problem.free_fixed_block(self.tangent) @ self.g
-        return rate + (self.evaluate(u_full, 1.0)[0] - self.evaluate(u_full, 0.0)[0])[self.free]
+        rate = rate + (self.evaluate(u_full, 1.0)[0] - self.evaluate(u_full, 0.0)[0])[self.free]
+        self._rate = (self.tangent, u_full.copy(), rate)
+        return rate
 
     def factorize(self, u_full, lam):
         fn = self.problem.compiled.tangent_values

@@ -1,13 +1,14 @@
 """Co-design geometry: which lattice nodes may move, the symmetry-breaking initialisation
-(shared by co-design and frozen runs of a seed), re-meshing instead of shortened steps, and
-the print-rule penalty in the geometry gradient."""
+(shared by co-design and frozen runs of a seed), re-meshing instead of shortened steps, the
+print-rule penalty in the geometry gradient and the geometry warm-up."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from morphax.learners.nma import NMASystem, Trainer, _system, preset
+from morphax.learners.nma import NMASystem, Trainer, _system, make_optimizer, preset
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,23 @@ def test_print_penalty_enters_the_geometry_gradient_on_free_nodes_only(rotation)
     assert trainer._last_penalty > 0
     assert float(jnp.abs(g["radii"][0]).max()) > 0 and float(jnp.abs(g["radii"][1:]).max()) == 0
     assert not (np.abs(np.asarray(g["offsets"])) > 0)[rotation.offset_mask() == 0].any()
+
+
+def test_geometry_warmup_holds_the_geometry_while_the_controller_learns(rotation):
+    cfg = preset("rotation", quick=True, iterations=6, geometry_warmup=2, lr_final=0.1)
+    model = rotation.init_model(cfg, key=jax.random.key(0))
+    opt = make_optimizer(cfg)
+    state = opt.init(model)
+    ones = jax.tree_util.tree_map(jnp.ones_like, model)
+    moved = []
+    for _ in range(4):
+        with jax.numpy_dtype_promotion("standard"):
+            upd, state = opt.update(ones, state, model)
+        new = eqx.apply_updates(model, upd)
+        moved.append([bool(np.abs(np.asarray(a) - np.asarray(b)).max() > 0) for a, b in
+                      ((new.geometry["radii"], model.geometry["radii"]),
+                       (new.geometry["offsets"], model.geometry["offsets"]),
+                       (new.controller.layers[0].weight, model.controller.layers[0].weight))])
+        model = new
+    # radii and offsets are still for the first 2 steps, the controller learns from the first
+    assert moved == [[False, False, True]] * 2 + [[True, True, True]] * 2
