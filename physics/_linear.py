@@ -153,18 +153,17 @@ def available_solvers() -> list[str]:
     return out
 
 
-#: nnz(L) ~ FILL_COEFFICIENT nnz(A) g(n), g = n^(1/3) for 3-D meshes and log2 n for 2-D ones
 FILL_COEFFICIENT = 0.5
-"""An upper value of the fill model: CHOLMOD's factors (METIS/AMD orderings) of elasticity
-tangents measured 0.24-0.31 (2-D tri3, quad4) and 0.21-0.40 (3-D hex8, tet10, tet4) of
-nnz(A) g(n) for 7k-116k unknowns."""
+"""c in the fill model nnz(L) = c nnz(A) g(n) of a Cholesky factor of an FE matrix (n, n), g(n)
+= n^(1/3) for 3-D meshes and log2 n for 2-D ones. An upper value: CHOLMOD's factors
+(METIS/AMD orderings) of elasticity tangents measured 0.24-0.31 (2-D tri3, quad4) and
+0.21-0.40 (3-D hex8, tet10, tet4) for 7k-116k unknowns."""
 
 
 def factor_bytes_estimate(n: int, nnz: int, symmetric: bool = True, dim: int = 3) -> int:
     """Estimated bytes of a sparse direct factor of an (n, n) finite-element matrix with nnz
-    stored entries (12 bytes per factor entry: value and row index). A Cholesky factor holds
-    L; an LU factor holds L and U (twice that). nnz(L) follows the nested-dissection fill of
-    FE meshes: `FILL_COEFFICIENT` nnz(A) n^(1/3) in 3-D, nnz(A) log2 n in 2-D."""
+    stored entries, from the fill model of `FILL_COEFFICIENT` and 12 bytes per factor entry
+    (value and row index). A Cholesky factor holds L; an LU factor L and U (twice that)."""
     growth = n ** (1.0 / 3.0) if dim == 3 else np.log2(max(n, 2))
     return int(12 * FILL_COEFFICIENT * nnz * growth * (1 if symmetric else 2))
 

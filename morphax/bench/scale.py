@@ -137,7 +137,9 @@ def _free_port() -> int:
 def _pin(i: int):
     """A preexec_fn that binds worker i to one core (i modulo the cores this process may use):
     a CPU device is then one core, the 1-device baseline included (XLA would otherwise run
-    independent operations of one device on every core)."""
+    independent operations of one device on every core). None where the OS cannot (macOS)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
     cores = sorted(os.sched_getaffinity(0))
     return lambda: os.sched_setaffinity(0, {cores[i % len(cores)]})
 
