@@ -6,7 +6,6 @@ slow test builds it with MORPHAX_DOCS_EXECUTE=1, which runs every tutorial at it
 and puts its output and pictures on its page.
 """
 
-import importlib.util
 import os
 import pathlib
 import re
@@ -16,13 +15,6 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def _hooks():
-    spec = importlib.util.spec_from_file_location("morphax_docs_hooks", ROOT / "docs" / "_hooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def build(site: pathlib.Path, execute: bool) -> str:
@@ -39,10 +31,9 @@ def _page(site, path) -> str:
     return (site / path / "index.html").read_text(encoding="utf-8")
 
 
-def test_docs_build_strict(tmp_path):
+def test_docs_build_strict(tmp_path, docs_hooks):
     site = tmp_path / "site"
     build(site, execute=False)
-    hooks = _hooks()
     from morphax.physics import _config
 
     toml = _page(site, "toml")
@@ -52,25 +43,24 @@ def test_docs_build_strict(tmp_path):
     assert tutorials
     for name in tutorials:
         assert "<pre" in _page(site, f"tutorials/{name}"), name
-    package = hooks.load_static(hooks.stage_sources(tmp_path / "src"))
-    for module in hooks.public_modules():
+    package = docs_hooks.load_static(docs_hooks.stage_sources(tmp_path / "src"))
+    for module in docs_hooks.public_modules():
         page = _page(site, f"api/{module}")
         obj = package[module.removeprefix("morphax.")] if module != "morphax" else package
-        for name in hooks.public_names(obj):
+        for name in docs_hooks.public_names(obj):
             assert f'id="{module}.{name}"' in page, f"{module}.{name} is not on its API page"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     tables = len(re.findall(r"^\|[-: |]+\|$", readme, flags=re.M))   # the README's tables,
     shown = sum(_page(site, path.removesuffix(".md").replace("index", "")).count("<table>")
-                for path, *_ in hooks.readme_pages(readme))          # benchmarks included
+                for path, *_ in docs_hooks.readme_pages(readme))          # benchmarks included
     assert tables and shown == tables
 
 
-def test_readme_is_split_into_pages_with_working_links():
-    hooks = _hooks()
+def test_readme_is_split_into_pages_with_working_links(docs_hooks):
     text = ("# t\nintro ![p](docs/nma/actuated.png)\n## Quick start\nsee [help](#getting-help)\n"
             "```bash\n## not a heading\n```\n## Tour\nlead\n### FEA: from a file\nx\n#### Deep\n"
             "### Errors\n[l](LICENSE) [n](no/such.md)\n## Getting help\nend\n")
-    pages = hooks._links(hooks.readme_pages(text))
+    pages = docs_hooks._links(docs_hooks.readme_pages(text))
     assert [(p, t, g) for p, t, _, g in pages] == [
         ("index.md", "Home", None), ("quick-start.md", "Quick start", None),
         ("tour.md", "Tour", "Tour"), ("fea.md", "FEA: from a file", "Tour"),
@@ -79,7 +69,7 @@ def test_readme_is_split_into_pages_with_working_links():
     assert "](nma/actuated.png)" in md["index.md"]
     assert "[help](getting-help.md#getting-help)" in md["quick-start.md"]
     assert "## not a heading" in md["quick-start.md"] and "\n## Deep" in md["fea.md"]
-    assert f"[l]({hooks.REPO_URL}/blob/main/LICENSE)" in md["errors.md"]
+    assert f"[l]({docs_hooks.REPO_URL}/blob/main/LICENSE)" in md["errors.md"]
     assert "[n](no/such.md)" in md["errors.md"]   # left broken: the strict build reports it
 
 

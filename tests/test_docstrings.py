@@ -8,19 +8,9 @@ assignment (a `#:` comment is not shown by the API reference). Read statically w
 nothing is imported. Methods of public classes are not checked here.
 """
 
-import importlib.util
 import pathlib
 
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def _hooks():
-    spec = importlib.util.spec_from_file_location("morphax_docs_hooks", ROOT / "docs" / "_hooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _documented(obj) -> bool:
@@ -28,10 +18,9 @@ def _documented(obj) -> bool:
 
 
 @pytest.fixture(scope="module")
-def static(tmp_path_factory):
+def static(tmp_path_factory, docs_hooks):
     """(the docs hooks module, morphax as griffe reads it from the sources)."""
-    hooks = _hooks()
-    return hooks, hooks.load_static(hooks.stage_sources(tmp_path_factory.mktemp("src")))
+    return docs_hooks, docs_hooks.load_static(docs_hooks.stage_sources(tmp_path_factory.mktemp("src")))
 
 
 def missing_docstrings(hooks, package) -> list[str]:

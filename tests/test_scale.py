@@ -112,12 +112,18 @@ def _last_json(text):
     return json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
 
 
+def _on_four_virtual_devices(script: str, timeout: int) -> dict:
+    """The last JSON line `script` prints, run in a fresh Python with 4 virtual CPU devices."""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=timeout,
+                          env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return _last_json(proc.stdout)
+
+
 @pytest.mark.slow
 def test_four_virtual_devices_match_one_device():
-    proc = subprocess.run([sys.executable, "-c", VIRTUAL], capture_output=True, text=True,
-                          timeout=600, env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = _last_json(proc.stdout)
+    out = _on_four_virtual_devices(VIRTUAL, timeout=600)
     assert out["devices"] == 4
     for n in (2, 4):
         assert out[f"converged_{n}"]
@@ -222,10 +228,7 @@ print(json.dumps(out))
 
 @pytest.mark.slow
 def test_meta_pde_and_nma_training_on_four_devices_match_one_device():
-    proc = subprocess.run([sys.executable, "-c", TRAINING], capture_output=True, text=True,
-                          timeout=1800, env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = _last_json(proc.stdout)
+    out = _on_four_virtual_devices(TRAINING, timeout=1800)
     for name in ("maml", "leap", "nma"):
         assert out[f"{name}_moved"] > 1e-6, out          # training changed the parameters
         assert out[name] <= TOL and out[f"{name}_loss"] <= TOL, out
