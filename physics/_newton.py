@@ -65,6 +65,7 @@ class NewtonReport:
     time_solve: float = 0.0
     time_total: float = 0.0
     linear_solver: str = ""
+    chord_steps: int = 0         # steps with an earlier factorized tangent (see CHORD_RATIO)
     linear_iterations: int = 0   # Krylov iterations (iterative solvers)
     solver_memory: int = 0       # bytes of the largest factor (CHOLMOD: estimated) or AMG hierarchy
 
@@ -75,7 +76,8 @@ class NewtonReport:
 
     def summary(self) -> str:
         return (f"{'converged' if self.converged else 'NOT converged'}: {self.iterations} Newton "
-                f"iterations in {self.increments} load increments ({self.cuts} cuts), residual "
+                f"iterations and {self.chord_steps} chord steps in {self.increments} load "
+                f"increments ({self.cuts} cuts), residual "
                 f"{self.residual:.2e} (reference {self.reference_residual:.2e}), "
                 f"{self.time_total:.3f} s ({self.time_linear_algebra:.3f} s linear algebra, "
                 f"{self.linear_solver}{self._linear_detail()})")
@@ -84,6 +86,13 @@ class NewtonReport:
         its = f", {self.linear_iterations} Krylov iterations" if self.linear_iterations else ""
         mem = f", {self.solver_memory / 2**20:.0f} MiB" if self.solver_memory else ""
         return its + mem
+
+
+CHORD_RATIO = 0.1
+"""Once a step has cut |R_free| at least this much (Newton's quadratic convergence has set in),
+the next step reuses the factorized tangent (a chord step: a linear solve and a residual), and
+it is kept when it cuts |R_free| as much; otherwise Newton factorizes again from where it was.
+It saves the last one or two factorizations (or AMG set-ups) of most solves."""
 
 
 def _progress_bar(enabled: bool):
@@ -146,8 +155,12 @@ class _Newton:
         last = self._rate
         if last is not None and last[0] is self.tangent and np.array_equal(last[1], u_full):
             return last[2]
-        rate = self.problem.free_fixed_block(self.tangent) @ self.g
-        rate = rate + (self.evaluate(u_full, 1.0)[0] - self.evaluate(u_full, 0.0)[0])[self.free]
+        fn = self.problem.compiled.load_rate
+        if fn is None:
+            loads = self.evaluate(u_full, 1.0)[0] - self.evaluate(u_full, 0.0)[0]
+        else:
+            loads = self._timed("time_assembly", lambda: np.asarray(fn(u_full, self.p)))
+        rate = self.problem.free_fixed_block(self.tangent) @ self.g + loads[self.free]
         self._rate = (self.tangent, u_full.copy(), rate)
         return rate
 
@@ -233,7 +246,7 @@ class _Newton:
         free, options, report = self.free, self.options, self.report
         u, r, e = self.predictor(u_free, lam, target)
         self.eta = 1e-2
-        previous = None   # |R| before the last full Newton step (for the forcing term)
+        previous = None   # |R| before the last full step (Newton or chord)
         for it in range(options.max_iterations + 1):
             norm = float(np.linalg.norm(r[free]))
             report.history.append((target, it, norm))
@@ -242,6 +255,12 @@ class _Newton:
                 return u[free]
             if it == options.max_iterations:
                 break
+            if previous is not None and norm <= CHORD_RATIO * previous:
+                chord = self.chord_step(u, r, norm, target)
+                if chord is not None:
+                    u, r, e = chord
+                    previous = norm
+                    continue
             self.factorize(u, target)
             if self.factor.iterative:
                 self.eta = self.forcing(norm, previous, tol)
@@ -250,6 +269,18 @@ class _Newton:
             u, r, e, alpha = self.line_search(u, r, e, du, norm, target)
             previous = norm if alpha == 1.0 else None
         raise _Failure("no convergence")
+
+    def chord_step(self, u, r, norm, lam):
+        """(u, r, e) after one step with the last factorized tangent, or None when it does not
+        cut |R_free| by CHORD_RATIO too (then a Newton step follows from u)."""
+        trial = u.copy()
+        trial[self.free] -= self.solve_linear(r[self.free], self.eta)
+        r_t, e_t = self.evaluate(trial, lam)
+        if not (np.isfinite(e_t) and np.all(np.isfinite(r_t))
+                and np.linalg.norm(r_t[self.free]) <= CHORD_RATIO * norm):
+            return None
+        self.report.chord_steps += 1
+        return trial, r_t, e_t
 
     def line_search(self, u, r, e, du, norm, lam):
         slope = float(np.dot(r[self.free], du))

@@ -114,6 +114,8 @@ class Compiled(NamedTuple):
     #: follower loads: tangent_values takes (u, p, lam) and is not symmetric, and the second
     #: value of residual_energy is 0.5 |R_free|^2 (no potential energy)
     follower: bool = False
+    #: (u, p) -> dR/d(lam) (ndof,) at fixed u (None: Newton differences R(u, 1) - R(u, 0))
+    load_rate: Callable | None = None
 
 
 class Problem:
@@ -487,6 +489,13 @@ class Problem:
             - self.load_vector(p, lam, u)
 
     @_jitted
+    def load_rate(self, u, p) -> jax.Array:
+        """dR/d(lam) (ndof,) at fixed u: the residual is affine in the load factor, and this
+        forward derivative skips the internal forces (a fraction of a residual's cost)."""
+        one = jnp.ones((), _float(p))
+        return jax.jvp(lambda lam: self.residual(u, p, lam), (one,), (one,))[1]
+
+    @_jitted
     def residual_energy(self, u, p, lam=1.0):
         """(residual, energy) for energy models, (residual, |R_free|^2 / 2) otherwise (residual
         models, follower loads)."""
@@ -585,7 +594,8 @@ class Problem:
     @functools.cached_property
     def compiled(self):
         """The compiled functions Newton calls."""
-        return Compiled(self.residual_energy, self.tangent_values, self.bad_cells, self.follower)
+        return Compiled(self.residual_energy, self.tangent_values, self.bad_cells, self.follower,
+                        self.load_rate)
 
     def __repr__(self):
         return (f"Problem({type(self.model).__name__}, {self.mesh!r}, {self.ndof} dofs, "

@@ -87,3 +87,19 @@ def test_homogeneous_3d_deformation_and_reaction_force():
     right = mesh.node_sets["right"]
     P = np.asarray(_stress(jnp.asarray(F)))
     np.testing.assert_allclose(r[right].sum(axis=0), P[:, 0] * 1.0, rtol=1e-10)
+
+
+def test_chord_steps_save_factorizations_and_keep_the_solution(monkeypatch):
+    """Once Newton converges fast, the last factorized tangent takes the remaining steps: fewer
+    factorizations than plain Newton (CHORD_RATIO = 0), the same converged solution."""
+    problem = mp.Problem(mp.box(4, 4, 4, "hex8"), mp.NeoHookean.from_young(1.0, 0.3),
+                         dirichlet=[mp.Dirichlet("bottom", 0.0),
+                                    mp.Dirichlet("top", (0.0, 0.0, -0.1))])
+    options = mp.NewtonOptions(rtol=1e-10, linear_solver="superlu")
+    chord = mp.solve(problem, options=options)
+    monkeypatch.setattr(mp._newton, "CHORD_RATIO", 0.0)
+    plain = mp.solve(problem, options=options)
+    assert chord.report.chord_steps > 0 and plain.report.chord_steps == 0
+    assert chord.report.factorizations < plain.report.factorizations
+    assert chord.report.residual <= 1e-10 * chord.report.reference_residual
+    np.testing.assert_allclose(chord.u, plain.u, rtol=0, atol=1e-9 * np.abs(plain.u).max())

@@ -75,3 +75,36 @@ def test_a_factorization_too_large_for_memory_is_announced(monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="morphax.physics"):
         mp.solve(problem, options=mp.NewtonOptions(linear_solver="amg"))
     assert "needs about" not in caplog.text
+
+
+def test_cholmod_analyses_are_kept_per_sparsity_pattern(monkeypatch):
+    """A second factorization of a pattern, even by a new solver instance (a new solve), reuses
+    the analysis; a new pattern gets its own, and only ANALYSES_KEPT are kept."""
+    cholmod = pytest.importorskip("sksparse.cholmod")
+    calls = []
+    analyze = cholmod.analyze
+    monkeypatch.setattr(cholmod, "analyze", lambda A, **kw: calls.append(A.shape) or
+                        analyze(A, **kw))
+    monkeypatch.setattr(mp._linear, "_ANALYSES", [])
+    for n in (10, 10, 11, 10):
+        A, b = _laplacian(n), np.ones(n * n)
+        x = mp.get_solver("cholmod").factorize(A, True).solve(b)
+        assert np.linalg.norm(A @ x - b) < 1e-10
+    assert calls == [(100, 100), (121, 121)]
+    for n in range(12, 12 + mp._linear.ANALYSES_KEPT + 2):
+        mp.get_solver("cholmod").factorize(_laplacian(n), True)
+    assert len(mp._linear._ANALYSES) == mp._linear.ANALYSES_KEPT
+
+
+def test_cholmod_solves_run_on_one_blas_thread(monkeypatch):
+    """Triangular solves run with BLAS limited to one thread (see `one_blas_thread`)."""
+    pytest.importorskip("sksparse.cholmod")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    factor = mp.get_solver("cholmod").factorize(_laplacian(6), True)
+    seen = []
+    inner = factor.factor
+    factor.factor = lambda b: seen.extend(
+        p["num_threads"] for p in threadpoolctl.threadpool_info()
+        if p["user_api"] == "blas") or inner(b)
+    factor.solve(np.ones(36))
+    assert seen and set(seen) == {1}

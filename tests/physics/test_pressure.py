@@ -145,3 +145,19 @@ def test_follower_adjoint_with_cholmod_on_an_open_boundary():
     h = 1e-6
     fd = (uy(jnp.asarray(0.05 + h)) - uy(jnp.asarray(0.05 - h))) / (2 * h)
     np.testing.assert_allclose(jax.grad(uy)(jnp.asarray(0.05)), fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("follower", [False, True])
+def test_load_rate_is_the_residual_difference_over_the_load(follower):
+    """Newton's dR/d(lam) at fixed u: source, traction and (follower) pressure terms, equal to
+    R(u, 1) - R(u, 0) since the residual is affine in the load factor."""
+    problem = mp.Problem(mp.rectangle(3, 3), mp.NeoHookean(1.0, 2.0), source=(0.1, -0.2),
+                         dirichlet=[mp.Dirichlet("left", 0.0)],
+                         tractions=[mp.Traction("right", (0.3, 0.0))],
+                         pressures=[mp.Pressure("top", 0.05, follower=follower)])
+    p = problem.params()
+    u = 0.05 * jax.random.normal(jax.random.key(2), (problem.ndof,), dtype=jnp.float64)
+    rate = problem.load_rate(u, p)
+    np.testing.assert_allclose(rate, problem.residual(u, p, 1.0) - problem.residual(u, p, 0.0),
+                               atol=1e-14)
+    assert np.abs(rate).max() > 0.01
