@@ -42,6 +42,7 @@ from ._printability import bend_radii as bend_radii
 from ._printability import curve_neck as curve_neck
 from ._printability import print_check as print_check
 from ._printability import smooth_pores as smooth_pores
+from ._printability import thicken_walls as thicken_walls
 from ._star import StarDomain as StarDomain
 from ._warp import corner_jacobians as corner_jacobians
 from ._warp import warp_points as warp_points

@@ -34,6 +34,7 @@ NECK_ARC_FACTOR = 3.0   # a neck: chord < arc length / 3 (as in the fabrication 
 _CHECK_POINTS = 256     # samples per pore curve in `print_check`
 _PENALTY_POINTS = 64    # samples per pore curve in `PrintPenalty`
 SMOOTH_MARGIN = 1.05    # `smooth_pores` aims 5% inside the rules (sampling differences)
+WALL_MARGIN = 1.02      # `thicken_walls` aims 2% inside the wall rule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,8 +272,9 @@ def smooth_pores(design, params, rules: PrintRules | None = None, *, tol: float 
     """Project pore shapes onto the neck and bend rules: every pore that breaks one has its
     radii shrunk towards their mean, r -> mean + alpha (r - mean), with the largest alpha in
     [0, 1] (bisection to `tol`) that obeys both with a 5% margin (alpha = 0, a circle, bends
-    at least r_min h). Walls are left to `PrintPenalty`. params as in `CellularSolid.params` (concrete;
-    offsets from params); returns (params, {pore name: alpha} of the pores changed)."""
+    at least r_min h). Walls are `thicken_walls`'s job. params as in `CellularSolid.params`
+    (concrete; offsets from params); returns (params, {pore name: alpha} of the pores
+    changed)."""
     rules = rules or PrintRules()
     offsets = np.asarray(params.get("offsets", design.offsets), dtype=float)
     warped = design if np.array_equal(offsets, design.offsets) else \
@@ -292,6 +294,40 @@ def smooth_pores(design, params, rules: PrintRules | None = None, *, tol: float 
                 else (lo, mid)
         r[:] = mean + lo * (r - mean)
         changed[name] = lo
+    out = {**params, "radii": radii}
+    if "large" in params:
+        out["large"] = tuple(large)
+    return out, changed
+
+
+def thicken_walls(design, params, rules: PrintRules | None = None, *, rounds: int = 4):
+    """Project pore shapes onto the wall rule: every pore whose thinnest wall is below
+    max(min_ligament, nozzle) shrinks radially by the shortfall (half of it when the wall is
+    shared with another pore, which shrinks too), aiming WALL_MARGIN inside the rule, in up to
+    `rounds` passes; radii stay >= r_min. params as in `CellularSolid.params` (concrete;
+    offsets from params); returns (params, {pore name: total radial inset, fraction of the half
+    cell}) for the pores changed."""
+    from ._manufacture import ligaments
+
+    rules = rules or PrintRules()
+    limit = max(design.constraints.min_ligament, rules.nozzle)
+    radii = np.array(params["radii"], dtype=float)
+    large = [np.array(r, dtype=float) for r in params.get("large", ())]
+    pores = {name: (k, h) for k, (name, _, h, _) in enumerate(design.pores())}
+    changed = {}
+    for _ in range(rounds):
+        current = design.with_params({**params, "radii": radii, "large": tuple(large)},
+                                     check=False)
+        short = [lig for lig in ligaments(current) if lig.width < limit]
+        if not short:
+            break
+        for lig in short:
+            k, h = pores[lig.pore]
+            share = 1.0 if lig.other == "boundary" else 0.5
+            inset = share * (WALL_MARGIN * limit - lig.width) / h
+            r = radii[k] if k < len(radii) else large[k - len(radii)]
+            r[:] = np.maximum(r - inset, design.constraints.r_min)
+            changed[lig.pore] = changed.get(lig.pore, 0.0) + inset
     out = {**params, "radii": radii}
     if "large" in params:
         out["large"] = tuple(large)

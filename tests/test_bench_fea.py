@@ -55,9 +55,12 @@ def test_bench_runs_and_reports_the_summary(tmp_path, monkeypatch, capsys):
     assert bar10["quadrature_points"] == 4 * problem.mesh.n_cells
     for key in ("speedup_vs_felupe_3d", "speedup_vs_felupe_same_solver_3d",
                 "assembly_points_per_s_3d", "floor_ratio_3d", "poisson_speedup_vs_skfem",
-                "amg_million_dof_s", "amg_peak_mem_gb"):
+                "amg_million_dof_s", "amg_peak_mem_gb", "tangent_over_residual_3d"):
         assert summary[key] > 0, key
     assert summary["floor_ratio_3d"] >= 1.0   # Newton time includes its linear algebra
+    assert summary["tangent_over_residual_3d"] == max(
+        r["tangent_s"] / r["residual_s"] for r in obj["records"]
+        if r["solver"] == "morphax" and r["case"] in ("cube", "bar10"))
     assert summary["cli_small_solve_s"] == 1.5 and cli_runs == [tmp_path / "cli"]
     assert pathlib.Path(summary["plot"]).exists() and (tmp_path / "fea.jsonl").exists()
 

@@ -59,6 +59,10 @@ class NMAConfig:
     n_eval: held-out targets; eval_every: evaluation period (iterations).
     checkpoint_every: checkpoint period (iterations). seed: everything random derives from it.
     digits: the MNIST classes used by the digits task. thickness: extrusion of part.stl (mm).
+    centre_pore: shape task: the centre pore spans a centre_pore x centre_pore block of cells
+    (Varmint: 3, with 48 radii starting at LARGE_PORE_RADIUS); side_actuators: shape task:
+    actuators per outer side, each pushing a contiguous run of its interior cell sides
+    (Varmint: 3, so 12 in all).
     Every field is checked on construction (type, finiteness, the range in `_SCHEMA`);
     InputError names the field.
     """
@@ -97,6 +101,8 @@ class NMAConfig:
     seed: int = 0
     digits: tuple[int, ...] = (0, 1, 7)
     thickness: float = 5.0
+    centre_pore: int = 1
+    side_actuators: int = 1
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -105,6 +111,16 @@ class NMAConfig:
                 self.rows < 3 or self.cols < 3 or self.rows % 2 == 0 or self.cols % 2 == 0):
             raise InputError(f"the {self.task} task needs an odd lattice of at least 3 x 3 cells "
                              f"(a solid centre cell), got rows x cols = {self.rows} x {self.cols}")
+        if self.task == "shape" and self.centre_pore > 1 and (
+                self.centre_pore > min(self.rows, self.cols) - 2
+                or (self.rows - self.centre_pore) % 2 or (self.cols - self.centre_pore) % 2):
+            raise InputError(f"the shape task's centre pore ({self.centre_pore} x "
+                             f"{self.centre_pore} cells) must sit in the middle of the "
+                             f"{self.rows} x {self.cols} lattice with a ring of cells around it")
+        sides = max(min(self.rows, self.cols) - 2, 1)
+        if self.task == "shape" and self.side_actuators > sides:
+            raise InputError(f"side_actuators ({self.side_actuators}) cannot exceed the {sides} "
+                             "interior cell sides of the shortest side")
         if self.r_min >= self.r_max:
             raise InputError(f"r_min ({self.r_min}) must be smaller than r_max ({self.r_max})")
 
@@ -160,7 +176,8 @@ _SCHEMA = {
     "load_steps": ("int", 1, 1000), "r_min": ("float", 0, 1), "r_max": ("float", 0, 1),
     "min_ligament": ("float", 0, 1e4), "n_eval": ("int", 1, 4096),
     "eval_every": ("int", 1, 10**9), "checkpoint_every": ("int", 1, 10**9),
-    "seed": ("int", 0, 2**32 - 1), "digits": ("ints", 0, 9), "thickness": ("float", 0, 1e4)}
+    "seed": ("int", 0, 2**32 - 1), "digits": ("ints", 0, 9), "thickness": ("float", 0, 1e4),
+    "centre_pore": ("int", 1, 99), "side_actuators": ("int", 1, 99)}
 # these may equal their bounds
 _CLOSED = {"r_min", "r_max", "min_ligament", "init_noise", "print_weight", "offset_lr",
            "lr_final"}
@@ -266,7 +283,8 @@ _PAPER = {
                             checkpoint_every=100),
     "shape": dict(rows=7, cols=7, hidden=(200, 200), max_disp=0.6, lr=1.6e-3, geometry_lr=5.0,
                   offset_lr=5.0, iterations=10000, batch=16, mesh_divisions=6, r_max=0.9,
-                  offset_bound=0.45, eval_every=250, checkpoint_every=100),
+                  offset_bound=0.45, eval_every=250, checkpoint_every=100, centre_pore=3,
+                  side_actuators=3),
     "digits": dict(rows=6, cols=4, hidden=(300, 100, 100), max_disp=0.5, lr=1.6e-3,
                    iterations=10000, batch=16, codesign=False, r_min=0.3, r_max=0.7,
                    digits=tuple(range(10)), mesh_divisions=6, offsets=False, eval_every=250,

@@ -41,7 +41,8 @@ REMESH_ANGLE = 5.0      # degrees: below this smallest angle the trainer re-mesh
 ROTATION_TASKS = ("rotation", "double-rotation")
 
 _STRUCTURE = ("task", "rows", "cols", "cell_size", "porosity", "mesh_divisions", "young", "nu",
-              "load_steps", "r_min", "r_max", "min_ligament", "digits")
+              "load_steps", "r_min", "r_max", "min_ligament", "digits", "centre_pore",
+              "side_actuators")
 
 
 def structure_key(config: NMAConfig) -> tuple:

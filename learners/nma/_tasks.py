@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from morphax._core import InputError
-from morphax.geometry import CellularSolid, Constraints, MorphableMesh
+from morphax.geometry import CellularSolid, Constraints, LargePore, MorphableMesh
 
 from ._config import SOLID_CENTRE_TASKS, NMAConfig
 
@@ -64,6 +64,10 @@ SEGMENT_BOX = (0.25, 0.75, 0.2, 0.8)           # x0, x1 (fractions of w); y0, y1
 SEGMENT_POINTS = 3
 SEGMENT_SOFTNESS = 0.15                        # cell sizes
 MIN_DIGIT_ROWS = 4                             # two left and two right actuators
+# Shape task with a large centre pore: Varmint's 3 x 3 block has 48 "internal radii" starting
+# at 0.8 (fractions of the half block side).
+LARGE_PORE_RADII = 48
+LARGE_PORE_RADIUS = 0.8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,12 +109,25 @@ def _side(side, idx):
 
 def build_design(config: NMAConfig) -> CellularSolid:
     """The initial design: a lattice of circular pores (porosity `config.porosity`); the centre
-    cell is solid for translation and rotation."""
+    cell is solid for translation and rotation; for shape with centre_pore > 1 the centre
+    block of cells is one large circular pore (LARGE_PORE_RADII radii at LARGE_PORE_RADIUS)."""
     r, c = config.rows, config.cols
     solid = [(r // 2, c // 2)] if config.task in SOLID_CENTRE_TASKS else []
     cons = Constraints(min_ligament=config.min_ligament, r_min=config.r_min, r_max=config.r_max)
-    return CellularSolid.lattice(r, c, config.cell_size, config.porosity, solid=solid,
-                                 constraints=cons, name=f"nma-{config.task}")
+    name = f"nma-{config.task}"
+    lattice = CellularSolid.lattice(r, c, config.cell_size, config.porosity, solid=solid,
+                                    constraints=cons, name=name)
+    k = config.centre_pore
+    if config.task != "shape" or k == 1:
+        return lattice
+    i0, j0 = (r - k) // 2, (c - k) // 2
+    block = {(i0 + a, j0 + b) for a in range(k) for b in range(k)}
+    grid = ["".join("L" if (i, j) in block else "P" for j in range(c)) for i in reversed(range(r))]
+    keep = [n for n, cell in enumerate(lattice.porous_cells) if cell not in block]
+    return CellularSolid.from_grid(
+        grid, config.cell_size, radii=np.asarray(lattice.radii)[keep],
+        large_pores=[LargePore(i0, j0, k, (LARGE_PORE_RADIUS,) * LARGE_PORE_RADII)],
+        constraints=cons, name=name)
 
 
 def _rot(theta):
@@ -285,18 +302,40 @@ def _double_rotation(lay: _Layout) -> Task:
     return _rotation_task(lay, "double-rotation", acts, DOUBLE_ROTATION_RANGE, 2)
 
 
+def split_sides(sides: tuple[str, ...], parts: int) -> list[tuple[str, ...]]:
+    """`sides` (in order along an outer side) in `parts` contiguous runs, mirror-symmetric
+    in length (the outer runs take the remainder: 5 sides in 3 runs of 2, 1, 2)."""
+    base, extra = divmod(len(sides), parts)
+    sizes = [base] * parts
+    for k in range(extra):
+        sizes[k // 2 if k % 2 == 0 else parts - 1 - k // 2] += 1
+    ends = np.cumsum([0, *sizes])
+    return [sides[a:b] for a, b in zip(ends[:-1], ends[1:], strict=True)]
+
+
 def _shape(lay: _Layout) -> Task:
-    """Match the boundary of the centre pore to a random ellipse (`shape_distance`); four
-    actuators, one per outer side, normal to it."""
-    pore = f"pore_{lay.ci}_{lay.cj}"
-    if (lay.ci, lay.cj) not in lay.design.porous_cells:
-        raise InputError(f"the shape task needs a porous centre cell ({lay.ci}, {lay.cj})")
+    """Match the boundary of the centre pore (a cell's, or the large centre pore) to a random
+    ellipse (`shape_distance`); config.side_actuators actuators per outer side, each pushing a
+    run of its interior cell sides inwards, normal to the side."""
+    if lay.design.large_pores:
+        pore = "large_pore_0"
+    else:
+        pore = f"pore_{lay.ci}_{lay.cj}"
+        if (lay.ci, lay.cj) not in lay.design.porous_cells:
+            raise InputError(f"the shape task needs a porous centre cell ({lay.ci}, {lay.cj})")
     nodes = np.asarray(lay.mm.pore_nodes(pore))
     n = nodes.size
-    acts = (Actuator("act_left", lay.left, ((1, 0, 0, 0), (0, 0, 0, 0))),
-            Actuator("act_right", lay.right, ((0, -1, 0, 0), (0, 0, 0, 0))),
-            Actuator("act_bottom", lay.bottom, ((0, 0, 0, 0), (0, 0, 1, 0))),
-            Actuator("act_top", lay.top, ((0, 0, 0, 0), (0, 0, 0, -1))))
+    m = lay.config.side_actuators
+    n_act = 4 * m
+    e = np.eye(n_act)
+    zero = (0.0,) * n_act
+    acts = []
+    for side, (axis, sign) in (("left", (0, 1)), ("right", (0, -1)), ("bottom", (1, 1)),
+                               ("top", (1, -1))):
+        for k, run in enumerate(split_sides(getattr(lay, side), m)):
+            row = tuple(sign * e[len(acts)])
+            acts.append(Actuator(f"act_{side}" + (f"_{k}" if m > 1 else ""), run,
+                                 (row, zero) if axis == 0 else (zero, row)))
 
     def sample(k, *, key):
         curves = ellipse_targets(k, n, key=key)
@@ -305,7 +344,8 @@ def _shape(lay: _Layout) -> Task:
     def loss(x, colour, t):
         return shape_distance(x[nodes], t["goal"])
 
-    return Task("shape", lay.design, acts, 4, 2 * n, sample, loss, loss, {"curve": nodes})
+    return Task("shape", lay.design, tuple(acts), n_act, 2 * n, sample, loss, loss,
+                {"curve": nodes})
 
 
 def _digit_actuators(lay: _Layout) -> tuple[Actuator, ...]:

@@ -21,7 +21,13 @@ import numpy as np
 import optax
 
 from morphax._core import DataError, InputError, SolverError, atomic_write_bytes, atomic_write_text
-from morphax.geometry import CellularSolid, PrintPenalty, PrintRules, smooth_pores
+from morphax.geometry import (
+    CellularSolid,
+    PrintPenalty,
+    PrintRules,
+    smooth_pores,
+    thicken_walls,
+)
 
 from ._config import NMAConfig, read_table
 from ._model import NMA
@@ -124,8 +130,9 @@ class Trainer:
     design: the initial design (default: the task's lattice; see `NMASystem`).
 
     Co-design adds config.print_weight x `PrintPenalty` (the per-pore print rules) to the loss,
-    projects pore shapes onto the neck and bend rules after each step (`smooth_pores`) and
-    re-meshes when a geometry step would degrade the mesh (`state.remeshes`)."""
+    projects pore shapes onto the neck, bend and wall rules after each step (`smooth_pores`,
+    `thicken_walls`) and re-meshes when a geometry step would degrade the mesh
+    (`state.remeshes`)."""
 
     def __init__(self, config: NMAConfig, *, system: NMASystem | None = None, out=None,
                  design: CellularSolid | None = None):
@@ -223,8 +230,9 @@ class Trainer:
         new = sys_.project(new)
         smooth, changed = smooth_pores(sys_.design, jax.tree_util.tree_map(np.asarray, new),
                                        self.penalty.rules)
-        if changed:   # projected onto the neck and bend rules
-            st.smoothed_pores += len(changed)
+        smooth, thickened = thicken_walls(sys_.design, smooth, self.penalty.rules)
+        if changed or thickened:   # projected onto the neck, bend and wall rules
+            st.smoothed_pores += len(changed) + len(thickened)
             new = {**new, "radii": jnp.asarray(smooth["radii"]),
                    "large": tuple(jnp.asarray(r) for r in smooth["large"])}
         if not sys_.needs_remesh(new):

@@ -8,7 +8,8 @@ box solved with AMG-CG. For each mesh size: setup, compile (first solve minus wa
 solve (median), gradient (one adjoint: grad of a weighted sum of u with respect to all
 parameters, minus the forward; 2-D cases and cubes under 50k DOF), the linear-algebra floor
 (factorizations, triangular and Krylov solves alone), the warm tangent assembly alone
-(quadrature points per second and achieved GFLOP/s against an arithmetic count), peak memory,
+(quadrature points per second, achieved GFLOP/s against an arithmetic count, and its cost
+in residual evaluations: `tangent_over_residual_3d` is the largest on the 3-D cases), peak memory,
 and the relative difference between the solutions. Peers stop at matched tolerances: morphax
 rtol = TOL on the free residual relative to the load's force scale, FElupe tol = TOL on the
 free residual relative to the reaction forces. FElupe runs twice on 3-D cases: at its default
@@ -37,7 +38,7 @@ from morphax import physics as mp
 from morphax._core import atomic_write_bytes, atomic_write_text
 from morphax.physics import validation
 
-from ._timing import median_time, peak_rss_mb
+from ._timing import median_time, peak_rss_mb, reset_peak_rss
 
 log = logging.getLogger("morphax.bench")
 
@@ -77,7 +78,9 @@ def run(quick: bool, out, progress: bool) -> dict:
 
 
 def _run_case(done, case, size, out, repeats) -> int:
-    """morphax and its peers on one case (records into the checkpoint `done`); returns DOFs."""
+    """morphax and its peers on one case (records into the checkpoint `done`); returns DOFs.
+    Peak memory counts from the start of the case (the AMG case's is its own)."""
+    reset_peak_rss()
     problem, setup = _build(case, size, out)
     large = problem.dim == 3 and problem.ndof >= LARGE_3D
     reps = 1 if large else repeats      # a 3-D solve at >= 50k DOF is timed once, warm
@@ -227,8 +230,8 @@ def _morphax(problem, repeats, *, gradient=True, linear_solver=None):
     rec = {"solver": "morphax", "dofs": problem.ndof, "compile_s": max(0.0, first - solve_time),
            "solve_s": solve_time, "la_s": report.time_linear_algebra,
            "assembly_s": report.time_assembly, "newton_iterations": report.iterations,
-           "factorizations": report.factorizations, "linear_solver": report.linear_solver,
-           "linear_iterations": report.linear_iterations,
+           "factorizations": report.factorizations, "chord_steps": report.chord_steps,
+           "linear_solver": report.linear_solver, "linear_iterations": report.linear_iterations,
            "solver_memory_mb": report.solver_memory / 2**20, "residual": report.residual,
            **_tangent_speed(problem, sol.u)}
     if gradient:
@@ -253,13 +256,17 @@ def tangent_flops_per_point(k: int, c: int, d: int) -> int:
 
 def _tangent_speed(problem, u):
     """Warm time of one `problem.tangent_values(u, p)` call, the quadrature points it assembles
-    per second, and the GFLOP/s that `tangent_flops_per_point` implies."""
+    per second, the GFLOP/s that `tangent_flops_per_point` implies, and its cost in residuals
+    (`problem.residual(u, p)`, median of 5)."""
     p, u = problem.params(), jnp.asarray(u).ravel()
     jax.block_until_ready(problem.tangent_values(u, p))
+    jax.block_until_ready(problem.residual(u, p))
     seconds, _ = median_time(lambda: jax.block_until_ready(problem.tangent_values(u, p)), 2)
+    residual, _ = median_time(lambda: jax.block_until_ready(problem.residual(u, p)), 5)
     points = problem.mesh.n_cells * len(problem.elem.quadrature(problem.degree)[1])
     k, c, d = problem.mesh.cells.shape[1], problem.ncomp, problem.dim
-    return {"tangent_s": seconds, "quadrature_points": points,
+    return {"tangent_s": seconds, "residual_s": residual,
+            "tangent_over_residual": seconds / residual, "quadrature_points": points,
             "assembly_points_per_s": points / seconds,
             "tangent_gflops": tangent_flops_per_point(k, c, d) * points / seconds / 1e9}
 
@@ -494,6 +501,8 @@ def _summary(records):
         "assembly_points_per_s_3d": min((r["assembly_points_per_s"] for r in solids),
                                         default=None),
         "floor_ratio_3d": max((r["solve_s"] / r["la_s"] for r in solids), default=None),
+        "tangent_over_residual_3d": max((r["tangent_over_residual"] for r in solids),
+                                        default=None),
         "poisson_dofs": poisson_m["dofs"] if poisson_m else None,
         "poisson_speedup_vs_skfem": poisson_s["solve_s"] / poisson_m["solve_s"]
         if poisson_m and poisson_s else None,

@@ -1,6 +1,6 @@
 """Per-pore print rules: bend radii and necks against analytic shapes, the cells named in the
 check, the penalty (zero inside the rules, its gradient by finite differences) and the
-projection of pore shapes onto the rules."""
+projections of pore shapes onto the rules."""
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,7 @@ from morphax.geometry import (
     print_check,
     sample_angles,
     smooth_pores,
+    thicken_walls,
 )
 
 
@@ -77,3 +78,23 @@ def test_smoothing_projects_pores_onto_the_neck_and_bend_rules():
     fixed = {c.pore: c for c in print_check(d.with_params(p, check=False))}
     assert not any("neck" in v or "bend" in v for v in fixed["pore_0_1"].violations)
     assert fixed["pore_0_1"].neck >= 0.4 or fixed["pore_0_1"].neck == np.inf
+
+
+def test_thickening_projects_walls_onto_the_wall_rule():
+    """Two 5 mm cells whose pores bulge towards each other (r = 0.72 +- 0.22 cos theta, h =
+    2.5 mm) and leave a 0.3 mm wall between them (0.5 mm rule, 0.4 mm nozzle): each shrinks by
+    half the shortfall, and the wall ends just inside the rule; a design inside the rule is
+    left alone."""
+    d = CellularSolid.from_grid(["PP"], 5.0, radii=np.full((2, 16), 0.5),
+                                constraints=Constraints(min_ligament=0.5, r_max=0.95))
+    bulge = 0.22 * np.cos(sample_angles(16))
+    fat = {**d.params(), "radii": np.stack([0.72 + bulge, 0.72 - bulge])}
+    before = {c.pore: c.wall for c in print_check(d.with_params(fat, check=False))}
+    assert max(before.values()) < 0.5
+    p, changed = thicken_walls(d, fat, PrintRules(nozzle=0.4))
+    assert sorted(changed) == ["pore_0_0", "pore_0_1"]
+    after = print_check(d.with_params(p, check=False), PrintRules(nozzle=0.4))
+    assert all(0.5 <= c.wall <= 0.6 for c in after), [c.wall for c in after]
+    assert all(not any("wall" in v for v in c.violations) for c in after)
+    same, none = thicken_walls(d, d.params(), PrintRules(nozzle=0.4))
+    assert none == {} and np.array_equal(same["radii"], d.radii)

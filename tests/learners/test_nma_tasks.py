@@ -55,3 +55,39 @@ def test_unknown_task_names_the_known_ones():
     with pytest.raises(InputError, match="walking") as err:
         make_task(cfg, mm)
     assert all(name in str(err.value) for name in TASKS)
+
+
+def test_split_sides_runs_are_contiguous_and_mirror_symmetric():
+    from morphax.learners.nma._tasks import split_sides
+
+    sides = tuple(f"left_{i}" for i in range(1, 6))
+    assert split_sides(sides, 3) == [sides[:2], sides[2:3], sides[3:]]
+    assert split_sides(sides, 1) == [sides]
+    assert [len(r) for r in split_sides(tuple(range(7)), 2)] == [4, 3]
+
+
+def test_paper_scale_shape_has_a_large_centre_pore_and_twelve_actuators():
+    """Varmint's shape matching: a 7 x 7 lattice whose centre 3 x 3 block is one pore with 48
+    radii, 3 actuators per outer side, each pushing its run of cell sides inwards; squeezing
+    from left and right makes the round pore oval (its shape distance to the rest curve)."""
+    from morphax.learners.nma import NMASystem
+
+    cfg = preset("shape", scale="paper", mesh_divisions=2, iterations=1, batch=1)
+    design = build_design(cfg)
+    (lp,) = design.large_pores
+    assert (lp.row, lp.col, lp.size, len(lp.radii)) == (2, 2, 3, 48)
+    assert len(design.porous_cells) == 49 - 9
+    system = NMASystem(cfg)
+    task = system.task
+    assert task.n_act == 12 and len(task.actuators) == 12
+    m = np.stack([np.asarray(a.matrix) for a in task.actuators])        # (12, 2, 12)
+    assert np.array_equal(np.abs(m).sum(axis=(1, 2)), np.ones(12))    # one output each
+    groups = [g for a in task.actuators for g in a.groups]
+    assert len(groups) == len(set(groups)) == 4 * 5                    # every interior side once
+    model = system.init_model(key=jax.random.key(0), noise=False)
+    a = jnp.concatenate([jnp.full(6, 0.2 * cfg.cell_size), jnp.zeros(6)])   # left, right
+    x, _, ok = system.equilibrium(model.geometry, a)
+    assert bool(ok)
+    nodes = task.readout["curve"]
+    rest = jnp.asarray(system.mm.mesh.points)[nodes]
+    assert float(task.loss(x, model.colour, {"goal": rest})) > 1e-3
