@@ -32,6 +32,17 @@ from ._train import EVAL_SEED, Trainer, evaluate, heldout_targets
 
 log = logging.getLogger("morphax.learners.nma")
 
+MAX_ACTUATIONS_SHOWN = 6
+"""Picture titles list the actuations (mm) up to this many, else their count and range."""
+
+
+def actuation_label(a) -> str:
+    """A picture title's line for the actuations a (n_act,) in mm."""
+    a = np.asarray(a, dtype=float)
+    if a.size <= MAX_ACTUATIONS_SHOWN:
+        return f"a = {np.round(a, 2).tolist()} mm"
+    return f"{a.size} actuations in [{a.min():.2f}, {a.max():.2f}] mm"
+
 
 def trained_design(system: NMASystem, model) -> CellularSolid:
     """The trained geometry as a CellularSolid (checked against its manufacturing bounds)."""
@@ -295,7 +306,7 @@ def _draw_target(ax, system, model, mesh, t, a, u, *, legend: bool) -> None:
         ax.plot(np.append(cur[:, 0], cur[0, 0]), np.append(cur[:, 1], cur[0, 1]), "-",
                 color="tab:orange", lw=1.5, label="reached")
         title = "target pore shape"
-    ax.set_title(f"{title}\na = {np.round(np.asarray(a), 2).tolist()} mm", fontsize=8)
+    ax.set_title(f"{title}\n{actuation_label(a)}", fontsize=8)
     ax.set_aspect("equal")
     ax.set_xlim(-0.5 * s, pts[:, 0].max() + 0.5 * s)
     ax.set_ylim(-0.5 * s, pts[:, 1].max() + 0.5 * s)

@@ -91,3 +91,10 @@ def test_paper_scale_shape_has_a_large_centre_pore_and_twelve_actuators():
     nodes = task.readout["curve"]
     rest = jnp.asarray(system.mm.mesh.points)[nodes]
     assert float(task.loss(x, model.colour, {"goal": rest})) > 1e-3
+
+
+def test_picture_titles_list_few_actuations_and_summarise_many():
+    from morphax.learners.nma._output import actuation_label
+
+    assert actuation_label([0.123, -1.0]) == "a = [0.12, -1.0] mm"
+    assert actuation_label(np.linspace(-0.5, 0.25, 12)) == "12 actuations in [-0.50, 0.25] mm"
