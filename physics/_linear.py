@@ -111,8 +111,8 @@ def _blas_controller():
 
 def one_blas_thread():
     """A context in which BLAS runs on one thread. For triangular solves with a sparse factor:
-    a second OpenBLAS thread made CHOLMOD's solves 3-10x slower next to JAX's thread pool
-    (9 ms alone, 60-105 ms in 5 of 8 solves of a 65k-unknown P1 Poisson matrix, 2 cores)."""
+    next to JAX's thread pool, a second OpenBLAS thread made 16 of 20 CHOLMOD solves of a
+    65k-unknown P1 Poisson matrix take 60-105 ms instead of 9 ms (2 cores)."""
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
