@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from morphax._core import InputError
 
-from ._elements import det
+from ._elements import det, inv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +44,13 @@ class Model:
 
     def flux_reaction(self, u, g, x, p):
         raise NotImplementedError
+
+    def tangent_terms(self, g, p):
+        """The second derivative of the density in closed form, where a model has one in the
+        isotropic shape d2 psi / dg_ij dg_kl = a d_ik d_jl + b A_ij A_kl + c A_il A_kj, as
+        (a, b, c, A (c, d)) at displacement gradient g (c, d); None (the default) when it has
+        not, and the cell tangents then come from automatic differentiation."""
+        return None
 
     def check_params(self, p) -> None:
         """Raise InputError for parameters outside the model's range (concrete values only)."""
@@ -155,6 +162,13 @@ class LinearElasticity(_Elastic):
         eps = 0.5 * (g + g.T)
         return mu * jnp.sum(eps * eps) + 0.5 * lam * jnp.trace(eps) ** 2
 
+    def tangent_terms(self, g, p):
+        """mu (d_ik d_jl + d_il d_jk) + lambda d_ij d_kl: A = I."""
+        mu, lam = lame_from_young(p["E"], p["nu"])
+        if self._plane_stress(g):
+            lam = 2.0 * mu * lam / (lam + 2.0 * mu)
+        return mu, lam, mu, jnp.eye(g.shape[0], dtype=g.dtype)
+
     def out_of_plane_gradient(self, g, p):
         if self.plane == "strain":
             return jnp.zeros((), g.dtype)
@@ -206,6 +220,17 @@ class NeoHookean(_Elastic):
             I1 = I1 + jnp.exp(2.0 * s) - 1.0
         W = 0.5 * p["mu"] * (I1 - d - 2.0 * logJ) + 0.5 * p["kappa"] * logJ ** 2
         return jnp.where(ok, W, jnp.inf)
+
+    def tangent_terms(self, g, p):
+        """mu d_ik d_jl + kappa A_ij A_kl + (mu - kappa ln J) A_il A_kj with A = F^-T, from
+        P = mu (F - F^-T) + kappa ln J F^-T; zero where F is not admissible (as the derivative
+        of the constant +inf there). Plane stress condenses F_33 and has no such form: None."""
+        if self._plane_stress(g):
+            return None
+        d, F, J, ok = _deformation(g)
+        A = inv(jnp.where(ok, F, jnp.eye(d, dtype=g.dtype))).T
+        mu, kappa = (jnp.where(ok, p[k], 0.0) for k in ("mu", "kappa"))
+        return mu, kappa, mu - kappa * jnp.log(J), A
 
     def out_of_plane_gradient(self, g, p):
         if self.plane == "strain":

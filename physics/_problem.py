@@ -326,19 +326,38 @@ class Problem:
         return self._map_cells(chunk, u, p)
 
     def cell_tangents(self, u, p) -> jax.Array:
-        """Tangent blocks (m, k*c, k*c) of each cell.
-
-        Cells are processed in chunks (`_map_cells`). Per quadrature point, the model is a
-        function of z = (g, u) (c, d + 1) (of g alone, (c, d), when `Model.depends_on_value` is
-        False); its second derivatives are taken forward-over-forward on a points-last batch
-        (contiguous in the point index, so the arithmetic vectorises), and contracted with the
-        extended shape gradients [dN/dx | N] (k, d + 1) in one batched product per quadrature
-        point."""
+        """Tangent blocks (m, k*c, k*c) of each cell, processed in chunks (`_map_cells`): in
+        closed form for models with `Model.tangent_terms`, else by automatic differentiation
+        (`_automatic_blocks`)."""
         return self._map_cells(lambda X, ue: self._chunk_tangents(X, ue, p["material"]), u, p)
 
-    def _chunk_tangents(self, X, ue, mat) -> jax.Array:
-        """`cell_tangents` of the cells with node coordinates X (m, k, d) and values ue (m, k, c)."""
+    def _cell_pair_tangents(self, u, p) -> jax.Array:
+        """The tangent blocks (m, P, c, c) of each cell's node pairs `Pattern.node_pairs` (on and
+        above the diagonal): all a symmetric tangent needs."""
+        return self._map_cells(lambda X, ue: self._chunk_tangents(X, ue, p["material"], True),
+                               u, p)
+
+    def _chunk_tangents(self, X, ue, mat, pairs=False) -> jax.Array:
+        """`cell_tangents` of the cells with node coordinates X (m, k, d) and values ue (m, k, c),
+        or with pairs=True `_cell_pair_tangents`. Models with `Model.tangent_terms` use that
+        closed form, the others automatic differentiation."""
         N, dNdx, jxw, xq, uq, gq = self._cell_fields(X, ue)
+        (m, k), c = dNdx.shape[::2], gq.shape[2]
+        terms = jax.vmap(jax.vmap(lambda g: self.model.tangent_terms(g, mat)))(gq)
+        K = (self._closed_form_blocks(dNdx, jxw, *terms) if terms is not None
+             else self._automatic_blocks(N, dNdx, jxw, xq, uq, gq, mat))
+        K = jax.lax.optimization_barrier(K)  # not fused into the scatter that assembles it
+        if pairs:
+            first, second = self.sparsity.node_pairs[:2]
+            return jnp.swapaxes(K, 2, 3)[:, first, second]
+        return K.reshape(m, k * c, k * c)
+
+    def _automatic_blocks(self, N, dNdx, jxw, xq, uq, gq, mat) -> jax.Array:
+        """Cell tangents (m, k, c, k, c) by automatic differentiation of the model: its second
+        derivatives in z = (g, u) (c, d + 1) (g alone, (c, d), when `Model.depends_on_value` is
+        False) taken forward-over-forward on a points-last batch (contiguous in the point
+        index, so the arithmetic vectorises), contracted with the extended shape gradients
+        [dN/dx | N] (k, d + 1) in one batched product per quadrature point."""
         m, q, c, d = gq.shape
         model = self.model
         value = model.depends_on_value
@@ -349,15 +368,16 @@ class Problem:
             return (z[:, d] if value else None), z[:, :d]
 
         if model.energy:
-            second = jax.jacfwd(jax.jacfwd(lambda z, x: model.density(*unpack(z), x, mat)))
+            second_derivative = jax.jacfwd(jax.jacfwd(
+                lambda z, x: model.density(*unpack(z), x, mat)))
         else:
             def weak(z, x):  # (flux | reaction) (c * e,)
                 flux, react = model.flux_reaction(*unpack(z), x, mat)
                 return (jnp.concatenate([flux, react[:, None]], 1) if value else flux).ravel()
-            second = jax.jacfwd(weak)
+            second_derivative = jax.jacfwd(weak)
         z = jnp.concatenate([gq, uq[..., None]], axis=-1) if value else gq
-        H = jax.vmap(second, in_axes=-1, out_axes=-1)(z.reshape(m * q, c * e).T,
-                                                        xq.reshape(m * q, d).T)
+        H = jax.vmap(second_derivative, in_axes=-1, out_axes=-1)(z.reshape(m * q, c * e).T,
+                                                                   xq.reshape(m * q, d).T)
         H = jnp.moveaxis(H, -1, 0).reshape(m, q, c, e, c, e) * jxw[..., None, None, None, None]
         B = jnp.concatenate([dNdx, jnp.broadcast_to(N[None, :, :, None], (m, *N.shape, 1))],
                             axis=-1) if value else dNdx                       # (m, q, k, e)
@@ -365,9 +385,20 @@ class Problem:
         for s in range(q):   # H enters through a dot, so XLA keeps it materialised instead of
             T = jnp.einsum("maibj,mlj->mialb", H[:, s], B[:, s])   # recomputing it per entry
             K = K + sum(B[:, s, :, None, i, None, None] * T[:, None, i] for i in range(e))
-        K = jax.lax.optimization_barrier(K)  # not fused into the scatter that assembles it
-        n = self.elem.n_nodes * c
-        return K.reshape(m, n, n)
+        return K
+
+    @staticmethod
+    def _closed_form_blocks(dNdx, jxw, a, b, c, A) -> jax.Array:
+        """Cell tangents (m, k, n, k, n) of a model with `Model.tangent_terms`: entry (i, j) of
+        the block of nodes (r, s) is sum_q |J| w (a dN_r.dN_s d_ij + b g_ri g_sj + c g_si g_rj),
+        g_r = A dN_r, from shape gradients dNdx (m, q, k, d), weights jxw (m, q) and the terms
+        a, b, c (m, q), A (m, q, n, d). About a third of the arithmetic of the general product."""
+        n = A.shape[2]
+        g = jnp.einsum("mqij,mqaj->mqai", A, dNdx)                            # (m, q, k, n)
+        S = jnp.einsum("mqrd,mqsd,mq->mrs", dNdx, dNdx, a * jxw)
+        return (jnp.einsum("mqri,mqsj,mq->mrisj", g, g, b * jxw)
+                + jnp.einsum("mqsi,mqrj,mq->mrisj", g, g, c * jxw)
+                + S[:, :, None, :, None] * jnp.eye(n, dtype=S.dtype)[None, None, :, None, :])
 
     def cell_energies(self, u, p, lam=1.0) -> jax.Array:
         """Stored energy minus the work of the source, per cell (m,). Energy models only."""
@@ -521,7 +552,13 @@ class Problem:
     @_jitted
     def tangent_values(self, u, p, lam=1.0) -> jax.Array:
         """Values (nnz,) of the global tangent dR/du in the fixed CSR pattern `self.sparsity`;
-        lam (the load factor) matters only for follower loads."""
+        lam (the load factor) matters only for follower loads. Symmetric tangents (`potential`)
+        are assembled from the cells' node-pair blocks on and above the diagonal and mirrored
+        (`Pattern.node_pairs`)."""
+        if self.potential:
+            _, _, slots, n_upper, mirror = self.sparsity.node_pairs
+            return jax.ops.segment_sum(self._cell_pair_tangents(u, p).ravel(), slots,
+                                       num_segments=n_upper)[mirror]
         vals, slots = self._follower_tangent(u, p, lam) if self.follower else ([], [])
         return jax.ops.segment_sum(jnp.concatenate([self.cell_tangents(u, p).ravel(), *vals]),
                                    np.concatenate([self.sparsity.scatter, *slots]),

@@ -1,10 +1,14 @@
 """The fixed sparsity pattern of a global tangent, and its free/fixed blocks.
 
 Built once per topology: element matrices are scatter-added into `values` (nnz,) through
-`scatter`, and the free-free and free-fixed blocks are sliced out by precomputed indices.
+`scatter` (symmetric matrices: their node-pair blocks through `node_pairs`, then
+mirrored), and the
+free-free and free-fixed blocks are sliced out by precomputed indices.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,7 +27,9 @@ class Pattern:
     def __init__(self, cell_dofs: np.ndarray, ndof: int, free: np.ndarray, fixed: np.ndarray,
                  block: int = 1):
         cd = np.asarray(cell_dofs, dtype=np.int64)
-        if block > 1 and _node_blocked(cd, block):
+        self.cell_size = cd.shape[1]
+        self.block = block if block > 1 and _node_blocked(cd, block) else 1
+        if self.block > 1:
             self.scatter, r, c = _block_pattern(cd, ndof, block)
         else:
             self.scatter, r, c = _dof_pattern(cd, ndof)
@@ -43,6 +49,41 @@ class Pattern:
         fd = is_free[r] & ~is_free[c]
         self._fd_take = np.nonzero(fd)[0]
         self._fd_rows_cols = (free_num[r[fd]], fixed_num[c[fd]])
+
+    @functools.cached_property
+    def _mirror(self) -> tuple[np.ndarray, int]:
+        """(mirror (nnz,), n_upper): for each pattern slot, the index among the slots on or
+        above the diagonal (n_upper of them) of itself or, below the diagonal, of its transpose."""
+        n = self.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(self.indptr))
+        cols = self.indices
+        on_or_above = rows <= cols
+        upper_slot = np.cumsum(on_or_above) - 1
+        transposed = np.searchsorted(rows * n + cols, cols * n + rows)   # slot of (col, row)
+        mirror = np.where(on_or_above, upper_slot, upper_slot[transposed])
+        return mirror.astype(_index_type(self.nnz)), int(on_or_above.sum())
+
+    @functools.cached_property
+    def node_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+        """Symmetric assembly from node-pair blocks: (first, second, slots, n_upper, mirror).
+
+        A symmetric matrix is assembled from the blocks (m, P, b, b) of the P node pairs
+        (first[p], second[p]) = np.triu_indices(k) of each cell (k nodes, b = `block` dofs
+        each): entry (i, j) of a pair's block adds into slot slots[cell, p, i, j] of the
+        values on and above the diagonal (n_upper,), and upper[mirror] gives all pattern
+        values (nnz,), exactly symmetric. Entries below the diagonal of a node's own block
+        get the slot n_upper (dropped by the scatter: their transposes are in the block).
+        About half the arithmetic and scatter of the full cell matrices."""
+        b = self.block
+        m, n = self.scatter.size // self.cell_size ** 2, self.cell_size
+        k = n // b
+        first, second = np.triu_indices(k)
+        mirror, n_upper = self._mirror
+        full = self.scatter.reshape(m, k, b, k, b).transpose(0, 1, 3, 2, 4)[:, first, second]
+        slots = mirror[full]                                             # (m, P, b, b)
+        below = (first == second)[:, None, None] & np.tri(b, k=-1, dtype=bool)[None]
+        slots[:, below] = n_upper
+        return first, second, slots.ravel(), n_upper, mirror
 
     def matrix(self, values) -> sp.csr_matrix:
         """The whole matrix (ndof, ndof) from its pattern values (nnz,)."""
