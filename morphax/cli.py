@@ -149,7 +149,7 @@ def _persistent_compile_cache(jax) -> None:
     except OSError:
         return
     jax.config.update("jax_compilation_cache_dir", str(root / "morphax" / "jax"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)   # small ones add up
 
 
 def _bench_list() -> int:

@@ -67,9 +67,11 @@ class Element:
     def tables(self, degree: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weights (q,), shape values N (q, n_nodes) and reference gradients (q, n_nodes, dim)."""
         points, weights = self.quadrature(degree)
+        def both(x):   # one compiled function (kept by the persistent cache), not op by op
+            return jax.vmap(self.shape)(x), jax.vmap(jax.jacfwd(self.shape))(x)
+
         with jax.ensure_compile_time_eval():  # tables are constants, also when first built in a trace
-            values = jax.vmap(self.shape)(jnp.asarray(points))
-            grads = jax.vmap(jax.jacfwd(self.shape))(jnp.asarray(points))
+            values, grads = jax.jit(both)(jnp.asarray(points))
         return weights, np.asarray(values), np.asarray(grads).reshape(len(points), self.n_nodes,
                                                                      self.dim)
 
