@@ -67,6 +67,7 @@ class Element:
     def tables(self, degree: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weights (q,), shape values N (q, n_nodes) and reference gradients (q, n_nodes, dim)."""
         points, weights = self.quadrature(degree)
+
         def both(x):   # one compiled function (kept by the persistent cache), not op by op
             return jax.vmap(self.shape)(x), jax.vmap(jax.jacfwd(self.shape))(x)
 

@@ -392,7 +392,7 @@ class Problem:
         """Cell tangents (m, k, n, k, n) of a model with `Model.tangent_terms`: entry (i, j) of
         the block of nodes (r, s) is sum_q |J| w (a dN_r.dN_s d_ij + b g_ri g_sj + c g_si g_rj),
         g_r = A dN_r, from shape gradients dNdx (m, q, k, d), weights jxw (m, q) and the terms
-        a, b, c (m, q), A (m, q, n, d). About a third of the arithmetic of the general product."""
+        a, b, c (m, q), A (m, q, n, d). Under half the arithmetic of the general product."""
         n = A.shape[2]
         g = jnp.einsum("mqij,mqaj->mqai", A, dNdx)                            # (m, q, k, n)
         S = jnp.einsum("mqrd,mqsd,mq->mrs", dNdx, dNdx, a * jxw)

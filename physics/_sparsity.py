@@ -1,8 +1,7 @@
 """The fixed sparsity pattern of a global tangent, and its free/fixed blocks.
 
 Built once per topology: element matrices are scatter-added into `values` (nnz,) through
-`scatter` (symmetric matrices: their node-pair blocks through `node_pairs`, then
-mirrored), and the
+`scatter` (symmetric ones: their node-pair blocks through `node_pairs`, then mirrored), and the
 free-free and free-fixed blocks are sliced out by precomputed indices.
 """
 
@@ -73,7 +72,7 @@ class Pattern:
         values on and above the diagonal (n_upper,), and upper[mirror] gives all pattern
         values (nnz,), exactly symmetric. Entries below the diagonal of a node's own block
         get the slot n_upper (dropped by the scatter: their transposes are in the block).
-        About half the arithmetic and scatter of the full cell matrices."""
+        About half the scatter of the full cell matrices."""
         b = self.block
         m, n = self.scatter.size // self.cell_size ** 2, self.cell_size
         k = n // b
