@@ -327,7 +327,7 @@ class Problem:
 
     def cell_tangents(self, u, p) -> jax.Array:
         """Tangent blocks (m, k*c, k*c) of each cell, processed in chunks (`_map_cells`): in
-        closed form for models with `Model.tangent_terms`, else by automatic differentiation
+        closed form for models with `Model.closed_form_tangent`, else by automatic differentiation
         (`_automatic_blocks`)."""
         return self._map_cells(lambda X, ue: self._chunk_tangents(X, ue, p["material"]), u, p)
 
@@ -343,7 +343,7 @@ class Problem:
         closed form, the others automatic differentiation."""
         N, dNdx, jxw, xq, uq, gq = self._cell_fields(X, ue)
         (m, k), c = dNdx.shape[::2], gq.shape[2]
-        terms = jax.vmap(jax.vmap(lambda g: self.model.tangent_terms(g, mat)))(gq)
+        terms = jax.vmap(jax.vmap(lambda g: self.model.closed_form_tangent(g, mat)))(gq)
         K = (self._closed_form_blocks(dNdx, jxw, *terms) if terms is not None
              else self._automatic_blocks(N, dNdx, jxw, xq, uq, gq, mat))
         K = jax.lax.optimization_barrier(K)  # not fused into the scatter that assembles it

@@ -60,10 +60,7 @@ def run(quick: bool, out, progress: bool) -> dict:
             systems[task] = NMASystem(cfg)
             setup = time.perf_counter() - t0
             sysm = systems[task]
-            model = sysm.init_model(cfg, key=jax.random.key(seed))
-            if model.colour.size:   # the initial colour is uniform: the loss is then flat
-                model = eqx.tree_at(lambda m: m.colour, model,   # in the net and geometry
-                                    jax.random.normal(jax.random.key(seed), model.colour.shape))
+            model = _check_model(sysm, cfg, seed)
             target = jax.tree_util.tree_map(lambda v: v[0], heldout_targets(sysm, 1))
             g = gradient_check(sysm, model, target, key=jax.random.key(1))
             checks.append({"task": task, "kind": "check", "grad_rel_err_net": g["net"],
@@ -94,6 +91,16 @@ def run(quick: bool, out, progress: bool) -> dict:
     bar.close()
     records.extend(checks)
     return {"records": records, "summary": _summary(records)}
+
+
+def _check_model(system, cfg, seed):
+    """The initial model of a seed, for the gradient check; digits: with random colour logits
+    (the initial colour is uniform, and the loss is then flat in the net and the geometry)."""
+    model = system.init_model(cfg, key=jax.random.key(seed))
+    if model.colour.size:
+        model = eqx.tree_at(lambda m: m.colour, model,
+                            jax.random.normal(jax.random.key(seed), model.colour.shape))
+    return model
 
 
 def _part_record(trainer, out) -> dict:

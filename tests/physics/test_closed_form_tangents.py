@@ -44,6 +44,21 @@ def test_models_without_a_closed_form_fall_back_to_automatic_differentiation():
     assert mp.IsochoricNeoHookean().tangent_terms(g, mp.IsochoricNeoHookean().params()) is None
 
 
+def test_a_subclass_that_changes_the_density_does_not_inherit_the_closed_form():
+    class Stiffer(mp.NeoHookean):
+        def density(self, u, g, x, p):
+            return super().density(u, g, x, p) + jnp.sum(g ** 4)
+
+    g, p = 0.1 * jnp.ones((3, 3)), mp.NeoHookean().params()
+    assert mp.NeoHookean().closed_form_tangent(g, p) is not None
+    assert Stiffer().closed_form_tangent(g, p) is None
+    problem = mp.Problem(mp.box(1, 1, 1, "hex8"), Stiffer())
+    u = 0.05 * np.random.default_rng(1).standard_normal(problem.ndof)
+    K = problem.tangent(u, problem.params()).toarray()
+    exact = np.asarray(jax.jacfwd(lambda w: problem.residual(w, problem.params()))(u))
+    np.testing.assert_allclose(K, exact, rtol=0, atol=1e-12 * np.abs(exact).max())
+
+
 @pytest.mark.parametrize("cell_type", ["tet10", "hex8"])
 def test_closed_form_cell_tangents_equal_the_automatic_ones(monkeypatch, cell_type):
     problem = mp.Problem(mp.box(2, 2, 1, cell_type), mp.NeoHookean.from_young(1.0, 0.3))
