@@ -109,7 +109,7 @@ class Compiled(NamedTuple):
     """The jit-compiled functions Newton calls; (u, p) are full dofs and parameters."""
 
     residual_energy: Callable   # (u, p, lam) -> (R (ndof,), energy or 0.5 |R_free|^2)
-    tangent_values: Callable    # (u, p) -> (nnz,) values in `Problem.sparsity`
+    tangent_values: Callable    # (u, p) -> values in `Problem.sparsity` (see tangent_values)
     bad_cells: Callable         # (u, p) -> (m,) bool
     #: follower loads: tangent_values takes (u, p, lam) and is not symmetric, and the second
     #: value of residual_energy is 0.5 |R_free|^2 (no potential energy)
@@ -551,14 +551,15 @@ class Problem:
 
     @_jitted
     def tangent_values(self, u, p, lam=1.0) -> jax.Array:
-        """Values (nnz,) of the global tangent dR/du in the fixed CSR pattern `self.sparsity`;
-        lam (the load factor) matters only for follower loads. Symmetric tangents (`potential`)
-        are assembled from the cells' node-pair blocks on and above the diagonal and mirrored
-        (`Pattern.node_pairs`)."""
+        """Values of the global tangent dR/du in the fixed CSR pattern `self.sparsity`: for a
+        symmetric tangent (`potential`) those on and above the diagonal (n_upper,), assembled
+        from the cells' node-pair blocks (`Pattern.node_pairs`), else all of them (nnz,). The
+        pattern's `matrix`, `free_block` and `free_fixed_block` take either. lam (the load
+        factor) matters only for follower loads."""
         if self.potential:
-            _, _, slots, n_upper, mirror = self.sparsity.node_pairs
+            _, _, slots, n_upper, _ = self.sparsity.node_pairs
             return jax.ops.segment_sum(self._cell_pair_tangents(u, p).ravel(), slots,
-                                       num_segments=n_upper)[mirror]
+                                       num_segments=n_upper)
         vals, slots = self._follower_tangent(u, p, lam) if self.follower else ([], [])
         return jax.ops.segment_sum(jnp.concatenate([self.cell_tangents(u, p).ravel(), *vals]),
                                    np.concatenate([self.sparsity.scatter, *slots]),

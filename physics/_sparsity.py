@@ -1,8 +1,9 @@
 """The fixed sparsity pattern of a global tangent, and its free/fixed blocks.
 
 Built once per topology: element matrices are scatter-added into `values` (nnz,) through
-`scatter` (symmetric ones: their node-pair blocks through `node_pairs`, then mirrored), and the
-free-free and free-fixed blocks are sliced out by precomputed indices.
+`scatter` (symmetric ones: their node-pair blocks into the values on and above the diagonal
+(n_upper,) through `node_pairs`), and the whole matrix and its free-free and free-fixed blocks
+are sliced out of either by precomputed indices.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class Pattern:
         values on and above the diagonal (n_upper,), and upper[mirror] gives all pattern
         values (nnz,), exactly symmetric. Entries below the diagonal of a node's own block
         get the slot n_upper (dropped by the scatter: their transposes are in the block).
-        About half the scatter of the full cell matrices."""
+        About half the scatter of the full cell matrices. `matrix`, `free_block` and
+        `free_fixed_block` take the upper values as they are (the mirror folded into their
+        slicing)."""
         b = self.block
         m, n = self.scatter.size // self.cell_size ** 2, self.cell_size
         k = n // b
@@ -85,20 +88,43 @@ class Pattern:
         return first, second, slots.ravel(), n_upper, mirror
 
     def matrix(self, values) -> sp.csr_matrix:
-        """The whole matrix (ndof, ndof) from its pattern values (nnz,)."""
-        return sp.csr_matrix((np.asarray(values), self.indices, self.indptr), shape=self.shape)
+        """The whole matrix (ndof, ndof) from its pattern values: all of them (nnz,), or those
+        on and above the diagonal (n_upper,) of a symmetric matrix."""
+        return sp.csr_matrix((self._take(values, None), self.indices, self.indptr),
+                             shape=self.shape)
 
     def free_block(self, values) -> sp.csr_matrix:
-        """The free-free block (n_free, n_free)."""
+        """The free-free block (n_free, n_free); values as in `matrix`."""
         indptr, indices = self._ff_index
-        return sp.csr_matrix((np.asarray(values)[self._ff_take], indices, indptr),
+        return sp.csr_matrix((self._take(values, "_ff_take"), indices, indptr),
                              shape=(self.free.size, self.free.size))
 
     def free_fixed_block(self, values) -> sp.csr_matrix:
-        """The free-fixed block (n_free, n_fixed), for the load-step predictor."""
+        """The free-fixed block (n_free, n_fixed), for the load-step predictor; values as in
+        `matrix`."""
         rows, cols = self._fd_rows_cols
-        return sp.csr_matrix((np.asarray(values)[self._fd_take], (rows, cols)),
+        return sp.csr_matrix((self._take(values, "_fd_take"), (rows, cols)),
                              shape=(self.free.size, self.fixed.size))
+
+    def _take(self, values, name: str | None) -> np.ndarray:
+        """The pattern values at the slots `getattr(self, name)` (None: all), from all values
+        (nnz,) or from the upper ones (n_upper,) through `_mirror`."""
+        values = np.asarray(values)
+        take = None if name is None else getattr(self, name)
+        if values.shape == (self.nnz,):
+            return values if take is None else values[take]
+        mirror, n_upper = self._mirror
+        if values.shape != (n_upper,):
+            raise ValueError(f"pattern values must have shape ({self.nnz},) or, upper values of "
+                             f"a symmetric matrix, ({n_upper},); got {values.shape}")
+        return values[self._upper_takes[name]]
+
+    @functools.cached_property
+    def _upper_takes(self) -> dict:
+        """The slots of the upper values that `_take` reads, by the name of its slice."""
+        mirror = self._mirror[0]
+        return {None: mirror, "_ff_take": mirror[self._ff_take],
+                "_fd_take": mirror[self._fd_take]}
 
 
 def _dof_pattern(cd, ndof):

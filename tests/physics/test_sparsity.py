@@ -63,22 +63,29 @@ def test_chunked_cell_tangents_are_the_jacobian_of_the_residual(monkeypatch, mes
 
 def test_node_pair_assembly_mirrors_the_full_scatter():
     """Symmetric cell matrices: the node-pair blocks on and above the diagonal, scattered
-    through `Pattern.node_pairs` and mirrored, give the full scatter's values, exactly
-    symmetric, from about half the entries."""
+    through `Pattern.node_pairs`, give upper values from which the pattern's whole matrix and
+    its free-free and free-fixed blocks equal the full scatter's, exactly symmetric, from about
+    half the entries."""
     mesh = mp.box(2, 2, 1, "tet10")
     c = 3
     cd = (mesh.cells[:, :, None] * c + np.arange(c)).reshape(mesh.n_cells, -1)
     ndof = mesh.n_nodes * c
-    pattern = Pattern(cd, ndof, np.arange(ndof), np.array([], int), block=c)
+    fixed = np.arange(0, ndof, 7)
+    pattern = Pattern(cd, ndof, np.setdiff1d(np.arange(ndof), fixed), fixed, block=c)
     half = np.random.default_rng(0).standard_normal((mesh.n_cells, cd.shape[1], cd.shape[1]))
     cells = half + np.swapaxes(half, 1, 2)
     first, second, slots, n_upper, mirror = pattern.node_pairs
     k = cd.shape[1] // c
     blocks = cells.reshape(-1, k, c, k, c).transpose(0, 1, 3, 2, 4)[:, first, second]
     kept = slots < n_upper
-    upper = np.bincount(slots[kept], blocks.ravel()[kept], n_upper)[mirror]
+    upper = np.bincount(slots[kept], blocks.ravel()[kept], n_upper)
     full = np.bincount(pattern.scatter, cells.ravel(), pattern.nnz)
-    np.testing.assert_allclose(upper, full, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(upper[mirror], full, rtol=1e-14, atol=1e-14)
+    for part in (pattern.matrix, pattern.free_block, pattern.free_fixed_block):
+        difference = part(upper) - part(full)
+        assert part(upper).shape == part(full).shape and abs(difference).max() < 1e-14
     K = pattern.matrix(upper)
     assert (K != K.T).nnz == 0
     assert kept.sum() < 0.6 * pattern.scatter.size
+    with pytest.raises(ValueError, match="pattern values must have shape"):
+        pattern.free_block(upper[:-1])
