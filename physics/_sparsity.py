@@ -54,14 +54,39 @@ class Pattern:
     def _mirror(self) -> tuple[np.ndarray, int]:
         """(mirror (nnz,), n_upper): for each pattern slot, the index among the slots on or
         above the diagonal (n_upper of them) of itself or, below the diagonal, of its transpose."""
-        n = self.shape[0]
-        rows = np.repeat(np.arange(n), np.diff(self.indptr))
-        cols = self.indices
-        on_or_above = rows <= cols
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        on_or_above = rows <= self.indices
         upper_slot = np.cumsum(on_or_above) - 1
-        transposed = np.searchsorted(rows * n + cols, cols * n + rows)   # slot of (col, row)
-        mirror = np.where(on_or_above, upper_slot, upper_slot[transposed])
+        mirror = np.where(on_or_above, upper_slot, upper_slot[self._transposed])
         return mirror.astype(_index_type(self.nnz)), int(on_or_above.sum())
+
+    @functools.cached_property
+    def _transposed(self) -> np.ndarray:
+        """(nnz,) for each slot (i, j), the slot of (j, i) (the pattern is structurally
+        symmetric). Blocked patterns go through their node graph: block^2 times fewer entries
+        to sort."""
+        c = self.block
+        if c == 1:
+            return _transposed_slots(self.indices)
+        # node-graph CSR: row (i, 0) holds the columns j * c + b of i's neighbours j
+        node_ptr = self.indptr[::c] // (c * c)
+        degree = np.diff(node_ptr)
+        node_row = np.repeat(np.arange(degree.size), degree)
+        rank = np.arange(node_row.size) - node_ptr[node_row]
+        node_cols = self.indices[self.indptr[node_row * c] + c * rank] // c
+        node_transposed = _transposed_slots(node_cols)
+        # slot of (node i, component a; node j, component b) = base[q] + a stride[q] + b for
+        # the node-graph slot q of (i, j); its transpose is base[q'] + b stride[q'] + a
+        itype = _index_type(self.nnz)
+        base = (c * c * node_ptr[node_row] + c * rank).astype(itype)
+        stride = (c * degree[node_row]).astype(itype)
+        comp = np.arange(c, dtype=itype)
+        slot = base[:, None, None] + comp[:, None] * stride[:, None, None] + comp
+        tq = node_transposed
+        transposed = np.empty(self.nnz, itype)
+        transposed[slot.ravel()] = (base[tq][:, None, None] + comp * stride[tq][:, None, None]
+                                    + comp[:, None]).ravel()
+        return transposed
 
     @functools.cached_property
     def node_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
@@ -165,6 +190,17 @@ def _block_pattern(cd, ndof, c):
     neighbours = keys % n_nodes
     cols = neighbours[node_ptr[rows // c] + offset // c] * c + offset % c
     return scatter.ravel(), rows, cols
+
+
+def _transposed_slots(indices: np.ndarray) -> np.ndarray:
+    """For a structurally symmetric CSR pattern with sorted rows, given its column indices
+    (nnz,): the slot of entry (j, i) for each slot of (i, j). Ordering the slots by column
+    (stably, so rows stay sorted within a column) lists the entries of the transpose in CSR
+    order."""
+    order = np.argsort(indices, kind="stable")
+    transposed = np.empty_like(order)
+    transposed[order] = np.arange(order.size)
+    return transposed.astype(_index_type(order.size))
 
 
 def _index_type(size):

@@ -261,11 +261,11 @@ def tangent_flops_per_point(k: int, c: int, d: int, closed_form: bool = False) -
 def _tangent_speed(problem, u):
     """Warm time of one `problem.tangent_values(u, p)` call, the quadrature points it assembles
     per second, the GFLOP/s that `tangent_flops_per_point` implies, and its cost in residuals
-    (`problem.residual(u, p)`, median of 5)."""
+    (`problem.residual(u, p)`); both medians of 5 warm calls."""
     p, u = problem.params(), jnp.asarray(u).ravel()
     jax.block_until_ready(problem.tangent_values(u, p))
     jax.block_until_ready(problem.residual(u, p))
-    seconds, _ = median_time(lambda: jax.block_until_ready(problem.tangent_values(u, p)), 2)
+    seconds, _ = median_time(lambda: jax.block_until_ready(problem.tangent_values(u, p)), 5)
     residual, _ = median_time(lambda: jax.block_until_ready(problem.residual(u, p)), 5)
     points = problem.mesh.n_cells * len(problem.elem.quadrature(problem.degree)[1])
     k, c, d = problem.mesh.cells.shape[1], problem.ncomp, problem.dim

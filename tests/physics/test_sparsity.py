@@ -89,3 +89,19 @@ def test_node_pair_assembly_mirrors_the_full_scatter():
     assert kept.sum() < 0.6 * pattern.scatter.size
     with pytest.raises(ValueError, match="pattern values must have shape"):
         pattern.free_block(upper[:-1])
+
+
+@pytest.mark.parametrize("block", [1, 3])
+def test_transposed_slots_hold_the_transposed_entries(block):
+    """`Pattern._transposed` maps the slot of every entry (i, j) to the slot of (j, i), for
+    plain patterns and, through the node graph, for blocked ones."""
+    mesh = mp.box(2, 1, 2, "tet10")
+    c = 3
+    cd = (mesh.cells[:, :, None] * c + np.arange(c)).reshape(mesh.n_cells, -1)
+    ndof = mesh.n_nodes * c
+    pattern = Pattern(cd, ndof, np.arange(ndof), np.array([], int), block=block)
+    assert pattern.block == block
+    rows = np.repeat(np.arange(ndof), np.diff(pattern.indptr))
+    cols = pattern.indices
+    t = pattern._transposed
+    assert np.array_equal(rows[t], cols) and np.array_equal(cols[t], rows)
