@@ -6,9 +6,11 @@ Coordinates are mm with the lattice's bottom-left corner at the origin; errors a
 in units of the cell size s.
 
 translation      move the centre node of the solid centre cell to a target point
-                 p ~ centre + s U([-0.3, 0.3]^2) (Varmint: U([11, 14]^2) on 5 mm cells);
+                 p ~ centre + s U([-0.3, 0.3]^2) (Varmint: U([11, 14]^2) on 5 mm cells),
+                 shown to the controller as (p - centre) / (0.3 s) in [-1, 1]^2;
                  2 actuators: the interior left and right sides, displaced by (-a0, 0) and
-                 (-a1, 0); loss: L1 distance / s.
+                 (-a1, 0); loss: L1 distance / s. Both push horizontally: the centre moves
+                 vertically only where the geometry turns compression into shear.
 rotation         rotate the solid centre cell by theta ~ U[0, pi/4]; 1 actuator: left (-a0, 0),
                  right (+a0, 0); loss: mean L1 error of the midpoints of its left and right
                  sides against the same points rotated by theta about its centre, / s.
@@ -238,7 +240,9 @@ def _layout(config: NMAConfig, mm: MorphableMesh) -> _Layout:
 
 def _translation(lay: _Layout) -> Task:
     """Move the centre node of the solid centre cell to centre + s U([-0.3, 0.3]^2); two
-    actuators push the interior left and right sides by (-a0, 0) and (-a1, 0)."""
+    actuators push the interior left and right sides by (-a0, 0) and (-a1, 0). The controller
+    sees the offset in units of its range (Varmint feeds +-1.5 mm; +-0.3 cell sizes left the
+    initial network nearly blind to it)."""
     s = lay.s
     node = lay.mm.node(f"solid_{lay.ci}_{lay.cj}_center")
     acts = (Actuator("act_left", lay.left, ((-1.0, 0.0), (0.0, 0.0))),
@@ -248,7 +252,7 @@ def _translation(lay: _Layout) -> Task:
     def sample(n, *, key):
         off = jax.random.uniform(key, (n, 2), minval=-TRANSLATION_RANGE,
                                  maxval=TRANSLATION_RANGE)
-        return {"input": off, "goal": centre[None, :] + s * off}
+        return {"input": off / TRANSLATION_RANGE, "goal": centre[None, :] + s * off}
 
     def loss(x, colour, t):
         return jnp.sum(jnp.abs(x[node] - t["goal"])) / s

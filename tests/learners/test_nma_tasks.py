@@ -13,7 +13,8 @@ from morphax import InputError
 from morphax.geometry import morphable_mesh
 from morphax.learners.nma import TASKS, build_design, make_task, preset
 
-#: target ranges (Varmint projects/nma_v1): translation in cell sizes, rotations in rad
+#: target ranges (Varmint projects/nma_v1): translation offsets in cell sizes (the
+#: controller sees them divided by 0.3), rotations in rad
 RANGES = {"translation": (-0.3, 0.3), "rotation": (0.0, math.pi / 4),
           "double-rotation": (-math.pi / 6, math.pi / 6)}
 
@@ -38,7 +39,11 @@ def test_every_registered_task_builds(name):
         np.testing.assert_array_equal(np.asarray(batch[k]), np.asarray(again[k]))
     if name in RANGES:
         lo, hi = RANGES[name]
-        assert np.all((np.asarray(batch["input"]) >= lo) & (np.asarray(batch["input"]) <= hi))
+        goal = np.asarray(batch["goal"])
+        if name == "translation":   # the goal's offset (cell sizes); the input, scaled to +-1
+            goal = (goal - mm.design.cell_center(cfg.rows // 2, cfg.cols // 2)) / cfg.cell_size
+            np.testing.assert_allclose(np.asarray(batch["input"]), goal / hi, rtol=1e-12)
+        assert np.all((goal >= lo) & (goal <= hi))
     colour = jnp.zeros(mm.mesh.n_nodes if task.uses_colour else 0)
     target = jax.tree_util.tree_map(lambda v: v[0], batch)
     x = jnp.asarray(mm.mesh.points)
