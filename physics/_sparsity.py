@@ -74,7 +74,7 @@ class Pattern:
         node_row = np.repeat(np.arange(degree.size), degree)
         rank = np.arange(node_row.size) - node_ptr[node_row]
         node_cols = self.indices[self.indptr[node_row * c] + c * rank] // c
-        node_transposed = _transposed_slots(node_cols)
+        tq = _transposed_slots(node_cols)                               # node-graph slots
         # slot of (node i, component a; node j, component b) = base[q] + a stride[q] + b for
         # the node-graph slot q of (i, j); its transpose is base[q'] + b stride[q'] + a
         itype = _index_type(self.nnz)
@@ -82,7 +82,6 @@ class Pattern:
         stride = (c * degree[node_row]).astype(itype)
         comp = np.arange(c, dtype=itype)
         slot = base[:, None, None] + comp[:, None] * stride[:, None, None] + comp
-        tq = node_transposed
         transposed = np.empty(self.nnz, itype)
         transposed[slot.ravel()] = (base[tq][:, None, None] + comp * stride[tq][:, None, None]
                                     + comp[:, None]).ravel()
@@ -138,7 +137,7 @@ class Pattern:
         take = None if name is None else getattr(self, name)
         if values.shape == (self.nnz,):
             return values if take is None else values[take]
-        mirror, n_upper = self._mirror
+        n_upper = self._mirror[1]
         if values.shape != (n_upper,):
             raise ValueError(f"pattern values must have shape ({self.nnz},) or, upper values of "
                              f"a symmetric matrix, ({n_upper},); got {values.shape}")
