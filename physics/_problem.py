@@ -557,7 +557,7 @@ class Problem:
         pattern's `matrix`, `free_block` and `free_fixed_block` take either. lam (the load
         factor) matters only for follower loads."""
         if self.potential:
-            _, _, slots, n_upper, _ = self.sparsity.node_pairs
+            _, _, slots, n_upper = self.sparsity.node_pairs
             return jax.ops.segment_sum(self._cell_pair_tangents(u, p).ravel(), slots,
                                        num_segments=n_upper)
         vals, slots = self._follower_tangent(u, p, lam) if self.follower else ([], [])

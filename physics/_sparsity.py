@@ -13,6 +13,8 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
+from morphax._core import InputError
+
 
 class Pattern:
     """cell_dofs (m, n): the global dofs of each cell; free, fixed: sorted dof indices.
@@ -88,18 +90,16 @@ class Pattern:
         return transposed
 
     @functools.cached_property
-    def node_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
-        """Symmetric assembly from node-pair blocks: (first, second, slots, n_upper, mirror).
+    def node_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Symmetric assembly from node-pair blocks: (first, second, slots, n_upper).
 
         A symmetric matrix is assembled from the blocks (m, P, b, b) of the P node pairs
         (first[p], second[p]) = np.triu_indices(k) of each cell (k nodes, b = `block` dofs
         each): entry (i, j) of a pair's block adds into slot slots[cell, p, i, j] of the
-        values on and above the diagonal (n_upper,), and upper[mirror] gives all pattern
-        values (nnz,), exactly symmetric. Entries below the diagonal of a node's own block
-        get the slot n_upper (dropped by the scatter: their transposes are in the block).
-        About half the scatter of the full cell matrices. `matrix`, `free_block` and
-        `free_fixed_block` take the upper values as they are (the mirror folded into their
-        slicing)."""
+        values on and above the diagonal (n_upper,), which `matrix`, `free_block` and
+        `free_fixed_block` take as they are (exactly symmetric). Entries below the diagonal of
+        a node's own block get the slot n_upper (dropped by the scatter: their transposes are
+        in the block). About half the scatter of the full cell matrices."""
         b = self.block
         m, n = self.scatter.size // self.cell_size ** 2, self.cell_size
         k = n // b
@@ -109,7 +109,7 @@ class Pattern:
         slots = mirror[full]                                             # (m, P, b, b)
         below = (first == second)[:, None, None] & np.tri(b, k=-1, dtype=bool)[None]
         slots[:, below] = n_upper
-        return first, second, slots.ravel(), n_upper, mirror
+        return first, second, slots.ravel(), n_upper
 
     def matrix(self, values) -> sp.csr_matrix:
         """The whole matrix (ndof, ndof) from its pattern values: all of them (nnz,), or those
@@ -139,8 +139,10 @@ class Pattern:
             return values if take is None else values[take]
         n_upper = self._mirror[1]
         if values.shape != (n_upper,):
-            raise ValueError(f"pattern values must have shape ({self.nnz},) or, upper values of "
-                             f"a symmetric matrix, ({n_upper},); got {values.shape}")
+            raise InputError(f"tangent values must have shape ({self.nnz},) or, values on and "
+                             f"above the diagonal of a symmetric tangent, ({n_upper},); got "
+                             f"{values.shape}: pass what tangent_values(u, p) of this problem "
+                             "returns")
         return values[self._upper_takes[name]]
 
     @functools.cached_property
