@@ -292,18 +292,25 @@ class Problem:
             return lambda u, g, x: grad(u, g, x, mat)[::-1]
         return lambda u, g, x: self.model.flux_reaction(u, g, x, mat)
 
+    @property
+    def _chunks(self) -> tuple[int, int]:
+        """(count, size): the cells go in `count` equal chunks of `size` <= CELL_CHUNK_ENTRIES /
+        (k c)^2 cells, the last padded (fewer than `count` padded cells)."""
+        m, k = self.mesh.cells.shape
+        count = -(-m // max(1, CELL_CHUNK_ENTRIES // (k * self.ncomp) ** 2))
+        return count, -(-m // count)
+
     def _map_cells(self, fn, u, p):
         """fn(X (b, k, d), ue (b, k, c)) -> per-cell arrays (b, ...), over all cells in chunks of
         `CELL_CHUNK_ENTRIES / (k c)^2` cells (`jax.lax.map`; the last chunk padded with copies
         of the last cell): a chunk's intermediates stay in cache and the peak memory is the
         result's."""
-        cells, c = self.mesh.cells, self.ncomp
+        cells = self.mesh.cells
         m = cells.shape[0]
-        X, ue = p["points"][cells], jnp.reshape(u, (-1, c))[cells]
-        count = -(-m // max(1, CELL_CHUNK_ENTRIES // (cells.shape[1] * c) ** 2))
+        X, ue = p["points"][cells], jnp.reshape(u, (-1, self.ncomp))[cells]
+        count, chunk = self._chunks
         if count == 1:
             return fn(X, ue)
-        chunk = -(-m // count)   # equal chunks: fewer than `count` padded cells
 
         def split(a):   # (m, ...) -> (count, chunk, ...)
             a = jnp.concatenate([a, jnp.repeat(a[-1:], count * chunk - m, axis=0)])
@@ -314,6 +321,10 @@ class Problem:
 
     def cell_residuals(self, u, p, lam=1.0) -> jax.Array:
         """Residual contributions (m, k, c) of each cell, loads of the source included."""
+        return self._map_cells(self._residual_chunk(p, lam), u, p)
+
+    def _residual_chunk(self, p, lam):
+        """fn(X (b, k, d), ue (b, k, c)) -> the residual contributions (b, k, c) of b cells."""
         pointwise = self._pointwise(p["material"])
 
         def chunk(X, ue):
@@ -323,7 +334,7 @@ class Problem:
             return (jnp.einsum("mqcd,mqkd,mq->mkc", flux, dNdx, jxw)
                     + jnp.einsum("mqc,qk,mq->mkc", react, N, jxw))
 
-        return self._map_cells(chunk, u, p)
+        return chunk
 
     def cell_tangents(self, u, p) -> jax.Array:
         """Tangent blocks (m, k*c, k*c) of each cell, processed in chunks (`_map_cells`): in
@@ -331,16 +342,39 @@ class Problem:
         (`_automatic_blocks`)."""
         return self._map_cells(lambda X, ue: self._chunk_tangents(X, ue, p["material"]), u, p)
 
-    def _cell_pair_tangents(self, u, p) -> jax.Array:
-        """The tangent blocks (m, P, c, c) of each cell's node pairs `Pattern.node_pairs` (on and
-        above the diagonal): all a symmetric tangent needs."""
-        return self._map_cells(lambda X, ue: self._chunk_tangents(X, ue, p["material"], True),
-                               u, p)
+    def _assemble_cells(self, fn, u, p, index: np.ndarray, size: int, *per_cell) -> jax.Array:
+        """sum over cells of fn(X (b, k, d), ue (b, k, c), *per-cell chunks) -> values
+        (b, r, w), each row added into row index[cell, r] of a (size, w) array. The cells go
+        in the chunks of `_map_cells` (`jax.lax.scan`), each chunk's values added while in
+        cache: the (m, r, w) values are never stored. index (m, r), per_cell (m, ...): NumPy."""
+        cells = self.mesh.cells
+        m = cells.shape[0]
+        count, chunk = self._chunks
+
+        def split(a, fill):   # (m, ...) -> (count, chunk, ...), padded with fill
+            pad = np.broadcast_to(fill, (count * chunk - m, *a.shape[1:]))
+            return np.concatenate([a, pad]).reshape(count, chunk, *a.shape[1:])
+
+        values = jnp.reshape(u, (-1, self.ncomp))
+
+        def chunk_values(cl, *more):
+            return fn(p["points"][cl], values[cl], *more)
+
+        def add(total, xs):
+            cl, rows, *more = xs
+            v = chunk_values(cl, *more)
+            return total.at[rows.ravel()].add(v.reshape(rows.size, -1), mode="drop"), None
+
+        xs = (split(cells, cells[-1]), split(index, size),         # padding rows are dropped
+              *(split(a, a[-1]) for a in per_cell))
+        out = jax.eval_shape(chunk_values, xs[0][0], *(a[0] for a in xs[2:]))
+        return jax.lax.scan(add, jnp.zeros((size, out.shape[2]), out.dtype), xs)[0]
 
     def _chunk_tangents(self, X, ue, mat, pairs=False) -> jax.Array:
         """`cell_tangents` of the cells with node coordinates X (m, k, d) and values ue (m, k, c),
-        or with pairs=True `_cell_pair_tangents`. Models with `Model.tangent_terms` use that
-        closed form, the others automatic differentiation."""
+        or with pairs=True the blocks (m, P, c, c) of their node pairs `Pattern.node_pairs`
+        (on and above the diagonal: all a symmetric tangent needs). Models with
+        `Model.tangent_terms` use that closed form, the others automatic differentiation."""
         N, dNdx, jxw, xq, uq, gq = self._cell_fields(X, ue)
         (m, k), c = dNdx.shape[::2], gq.shape[2]
         terms = jax.vmap(jax.vmap(lambda g: self.model.closed_form_tangent(g, mat)))(gq)
@@ -515,9 +549,9 @@ class Problem:
     @_jitted
     def residual(self, u, p, lam=1.0) -> jax.Array:
         """Global residual (ndof,) at the full dof vector u (prescribed entries included)."""
-        r = self.cell_residuals(u, p, lam)
-        return jnp.zeros(self.ndof, r.dtype).at[self._cell_dofs.ravel()].add(r.ravel()) \
-            - self.load_vector(p, lam, u)
+        r = self._assemble_cells(self._residual_chunk(p, lam), u, p, self.mesh.cells,
+                                 self.mesh.n_nodes)
+        return r.ravel() - self.load_vector(p, lam, u)
 
     @_jitted
     def load_rate(self, u, p) -> jax.Array:
@@ -552,18 +586,28 @@ class Problem:
     @_jitted
     def tangent_values(self, u, p, lam=1.0) -> jax.Array:
         """Values of the global tangent dR/du in the fixed CSR pattern `self.sparsity`: for a
-        symmetric tangent (`potential`) those on and above the diagonal (n_upper,), assembled
-        from the cells' node-pair blocks (`Pattern.node_pairs`), else all of them (nnz,). The
-        pattern's `matrix`, `free_block` and `free_fixed_block` take either. lam (the load
-        factor) matters only for follower loads."""
+        symmetric tangent (`potential`) its node blocks on and above the diagonal, flat,
+        assembled from the cells' node-pair blocks (`Pattern.node_pairs`), else all of them
+        (nnz,). The pattern's `matrix`, `free_block` and `free_fixed_block` take either. lam
+        (the load factor) matters only for follower loads."""
+        mat = p["material"]
         if self.potential:
-            _, _, slots, n_upper = self.sparsity.node_pairs
-            return jax.ops.segment_sum(self._cell_pair_tangents(u, p).ravel(), slots,
-                                       num_segments=n_upper)
-        vals, slots = self._follower_tangent(u, p, lam) if self.follower else ([], [])
-        return jax.ops.segment_sum(jnp.concatenate([self.cell_tangents(u, p).ravel(), *vals]),
-                                   np.concatenate([self.sparsity.scatter, *slots]),
-                                   num_segments=self.sparsity.nnz)
+            blocks, flipped, n_blocks = self.sparsity.node_pairs[2:]
+
+            def pair_blocks(X, ue, flip):   # (b, P, c * c), flipped ones transposed
+                K = self._chunk_tangents(X, ue, mat, pairs=True)
+                K = jnp.where(flip[..., None, None], jnp.swapaxes(K, 2, 3), K)
+                return K.reshape(*flip.shape, -1)
+
+            return self._assemble_cells(pair_blocks, u, p, blocks, n_blocks, flipped).ravel()
+        scatter = self.sparsity.scatter.reshape(self.mesh.n_cells, -1)
+        values = self._assemble_cells(lambda X, ue: self._chunk_tangents(X, ue, mat)
+                                      .reshape(X.shape[0], -1, 1), u, p, scatter,
+                                      self.sparsity.nnz).ravel()
+        if not self.follower:
+            return values
+        vals, slots = self._follower_tangent(u, p, lam)
+        return values.at[np.concatenate(slots)].add(jnp.concatenate(vals))
 
     def tangent(self, u, p, lam=1.0) -> sp.csr_matrix:
         """The global tangent (ndof, ndof) as a SciPy CSR matrix (host)."""
@@ -573,7 +617,6 @@ class Problem:
     def _init_pattern(self):
         c = self.ncomp
         cd = (self.mesh.cells[:, :, None] * c + np.arange(c)).reshape(self.mesh.n_cells, -1)
-        self._cell_dofs = cd
         self.sparsity = Pattern(cd, self.ndof, self.free, self.fixed, block=c)
 
     def near_null_space(self) -> np.ndarray:

@@ -1,8 +1,8 @@
 """The fixed sparsity pattern of a global tangent, and its free/fixed blocks.
 
 Built once per topology: element matrices are scatter-added into `values` (nnz,) through
-`scatter` (symmetric ones: their node-pair blocks into the values on and above the diagonal
-(n_upper,) through `node_pairs`), and the whole matrix and its free-free and free-fixed blocks
+`scatter` (symmetric ones: their node-pair blocks into the node blocks on and above the
+diagonal through `node_pairs`), and the whole matrix and its free-free and free-fixed blocks
 are sliced out of either by precomputed indices.
 """
 
@@ -54,62 +54,54 @@ class Pattern:
 
     @functools.cached_property
     def _mirror(self) -> tuple[np.ndarray, int]:
-        """(mirror (nnz,), n_upper): for each pattern slot, the index among the slots on or
-        above the diagonal (n_upper of them) of itself or, below the diagonal, of its transpose."""
-        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
-        on_or_above = rows <= self.indices
-        upper_slot = np.cumsum(on_or_above) - 1
-        mirror = np.where(on_or_above, upper_slot, upper_slot[self._transposed])
-        return mirror.astype(_index_type(self.nnz)), int(on_or_above.sum())
-
-    @functools.cached_property
-    def _transposed(self) -> np.ndarray:
-        """(nnz,) for each slot (i, j), the slot of (j, i) (the pattern is structurally
-        symmetric). Blocked patterns go through their node graph: block^2 times fewer entries
-        to sort."""
-        c = self.block
-        if c == 1:
-            return _transposed_slots(self.indices)
-        # node-graph CSR: row (i, 0) holds the columns j * c + b of i's neighbours j
-        node_ptr = self.indptr[::c] // (c * c)
+        """(mirror (nnz,), n_upper): the upper values of a symmetric matrix are its node blocks
+        (b x b, b = `block`) on and above the node diagonal, (n_upper / b^2, b, b) in the node
+        graph's CSR order; mirror gives for each pattern slot the index of its value among
+        them: its own entry on or above the diagonal, its transpose's below. Built on the node
+        graph (the pattern itself when b = 1): b^2 times fewer entries to sort."""
+        b = self.block
+        node_ptr = self.indptr[::b] // (b * b)       # row (i, 0) starts b^2 node_ptr[i]
         degree = np.diff(node_ptr)
         node_row = np.repeat(np.arange(degree.size), degree)
         rank = np.arange(node_row.size) - node_ptr[node_row]
-        node_cols = self.indices[self.indptr[node_row * c] + c * rank] // c
-        tq = _transposed_slots(node_cols)                               # node-graph slots
-        # slot of (node i, component a; node j, component b) = base[q] + a stride[q] + b for
-        # the node-graph slot q of (i, j); its transpose is base[q'] + b stride[q'] + a
+        node_col = self.indices[self.indptr[node_row * b] + b * rank] // b
+        upper = node_row <= node_col
+        block = np.cumsum(upper) - 1
+        block = np.where(upper, block, block[_transposed_slots(node_col)])
+        # entry (a, c) of node pair q sits in slot base[q] + a stride[q] + c, and reads entry
+        # (a, c) of its upper block, or (c, a) below the diagonal
         itype = _index_type(self.nnz)
-        base = (c * c * node_ptr[node_row] + c * rank).astype(itype)
-        stride = (c * degree[node_row]).astype(itype)
-        comp = np.arange(c, dtype=itype)
-        slot = base[:, None, None] + comp[:, None] * stride[:, None, None] + comp
-        transposed = np.empty(self.nnz, itype)
-        transposed[slot.ravel()] = (base[tq][:, None, None] + comp * stride[tq][:, None, None]
-                                    + comp[:, None]).ravel()
-        return transposed
+        comp = np.arange(b, dtype=itype)
+        slot = ((b * b * node_ptr[node_row] + b * rank).astype(itype)[:, None, None]
+                + (b * degree[node_row]).astype(itype)[:, None, None] * comp[:, None] + comp)
+        below = (node_row > node_col)[:, None, None] | (
+            (node_row == node_col)[:, None, None] & (comp[:, None] > comp))
+        entry = np.where(below, comp * b + comp[:, None], comp[:, None] * b + comp)
+        n_upper = int(upper.sum()) * b * b
+        mirror = np.empty(self.nnz, _index_type(n_upper))
+        mirror[slot.ravel()] = (block.astype(mirror.dtype)[:, None, None] * (b * b)
+                                + entry).ravel()
+        return mirror, n_upper
 
     @functools.cached_property
-    def node_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Symmetric assembly from node-pair blocks: (first, second, slots, n_upper).
+    def node_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """Symmetric assembly from node-pair blocks: (first, second, blocks, flipped, n_blocks).
 
         A symmetric matrix is assembled from the blocks (m, P, b, b) of the P node pairs
         (first[p], second[p]) = np.triu_indices(k) of each cell (k nodes, b = `block` dofs
-        each): entry (i, j) of a pair's block adds into slot slots[cell, p, i, j] of the
-        values on and above the diagonal (n_upper,), which `matrix`, `free_block` and
-        `free_fixed_block` take as they are (exactly symmetric). Entries below the diagonal of
-        a node's own block get the slot n_upper (dropped by the scatter: their transposes are
-        in the block). About half the scatter of the full cell matrices."""
+        each): block (cell, p), transposed where flipped[cell, p] (its first node comes later
+        in the global numbering), adds into the upper node block blocks[cell, p] of the upper
+        values (n_blocks, b, b) (see `_mirror`), which `matrix`, `free_block` and
+        `free_fixed_block` take as they are (exactly symmetric). About half the entries of the
+        full cell matrices, scattered b^2 at a time."""
         b = self.block
         m, n = self.scatter.size // self.cell_size ** 2, self.cell_size
         k = n // b
         first, second = np.triu_indices(k)
-        mirror, n_upper = self._mirror
-        full = self.scatter.reshape(m, k, b, k, b).transpose(0, 1, 3, 2, 4)[:, first, second]
-        slots = mirror[full]                                             # (m, P, b, b)
-        below = (first == second)[:, None, None] & np.tri(b, k=-1, dtype=bool)[None]
-        slots[:, below] = n_upper
-        return first, second, slots.ravel(), n_upper
+        corner = self.scatter.reshape(m, k, b, k, b)[:, first, 0, second, 0]   # (m, P) slots
+        flipped = np.searchsorted(self.indptr, corner, side="right") - 1 > self.indices[corner]
+        mirror, n_upper = self._mirror          # a flipped corner reads its transposed block
+        return first, second, mirror[corner] // (b * b), flipped, n_upper // (b * b)
 
     def matrix(self, values) -> sp.csr_matrix:
         """The whole matrix (ndof, ndof) from its pattern values: all of them (nnz,), or those

@@ -63,10 +63,10 @@ def test_chunked_cell_tangents_are_the_jacobian_of_the_residual(monkeypatch, mes
 
 
 def test_node_pair_assembly_mirrors_the_full_scatter():
-    """Symmetric cell matrices: the node-pair blocks on and above the diagonal, scattered
-    through `Pattern.node_pairs`, give upper values from which the pattern's whole matrix and
-    its free-free and free-fixed blocks equal the full scatter's, exactly symmetric, from about
-    half the entries."""
+    """Symmetric cell matrices: the node-pair blocks on and above the diagonal, transposed
+    where `Pattern.node_pairs` says flipped and summed into its upper node blocks, give upper
+    values from which the pattern's whole matrix and its free-free and free-fixed blocks equal
+    the full scatter's, exactly symmetric, from about half the entries."""
     mesh = mp.box(2, 2, 1, "tet10")
     c = 3
     cd = (mesh.cells[:, :, None] * c + np.arange(c)).reshape(mesh.n_cells, -1)
@@ -75,11 +75,14 @@ def test_node_pair_assembly_mirrors_the_full_scatter():
     pattern = Pattern(cd, ndof, np.setdiff1d(np.arange(ndof), fixed), fixed, block=c)
     half = np.random.default_rng(0).standard_normal((mesh.n_cells, cd.shape[1], cd.shape[1]))
     cells = half + np.swapaxes(half, 1, 2)
-    first, second, slots, n_upper = pattern.node_pairs
+    first, second, blocks, flipped, n_blocks = pattern.node_pairs
+    assert 0 < flipped.mean() < 1
     k = cd.shape[1] // c
-    blocks = cells.reshape(-1, k, c, k, c).transpose(0, 1, 3, 2, 4)[:, first, second]
-    kept = slots < n_upper
-    upper = np.bincount(slots[kept], blocks.ravel()[kept], n_upper)
+    pairs = cells.reshape(-1, k, c, k, c).transpose(0, 1, 3, 2, 4)[:, first, second]
+    pairs = np.where(flipped[..., None, None], np.swapaxes(pairs, 2, 3), pairs)
+    upper = np.zeros((n_blocks, c * c))
+    np.add.at(upper, blocks.ravel(), pairs.reshape(-1, c * c))
+    upper = upper.ravel()
     full = np.bincount(pattern.scatter, cells.ravel(), pattern.nnz)
     np.testing.assert_allclose(pattern.matrix(upper).data, full, rtol=1e-14, atol=1e-14)
     for part in (pattern.matrix, pattern.free_block, pattern.free_fixed_block):
@@ -87,15 +90,16 @@ def test_node_pair_assembly_mirrors_the_full_scatter():
         assert part(upper).shape == part(full).shape and abs(difference).max() < 1e-14
     K = pattern.matrix(upper)
     assert (K != K.T).nnz == 0
-    assert kept.sum() < 0.6 * pattern.scatter.size
+    assert upper.size < 0.6 * pattern.nnz
     with pytest.raises(InputError, match="tangent values must have shape"):
         pattern.free_block(upper[:-1])
 
 
 @pytest.mark.parametrize("block", [1, 3])
-def test_transposed_slots_hold_the_transposed_entries(block):
-    """`Pattern._transposed` maps the slot of every entry (i, j) to the slot of (j, i), for
-    plain patterns and, through the node graph, for blocked ones."""
+def test_mirror_reads_each_entry_and_its_transpose_from_one_upper_value(block):
+    """`Pattern._mirror`, for plain patterns and, through the node graph, blocked ones: the
+    slots of (i, j) and (j, i) read the same upper value, distinct entries on and above the
+    diagonal read distinct ones, and the upper values are whole node blocks in CSR order."""
     mesh = mp.box(2, 1, 2, "tet10")
     c = 3
     cd = (mesh.cells[:, :, None] * c + np.arange(c)).reshape(mesh.n_cells, -1)
@@ -104,5 +108,13 @@ def test_transposed_slots_hold_the_transposed_entries(block):
     assert pattern.block == block
     rows = np.repeat(np.arange(ndof), np.diff(pattern.indptr))
     cols = pattern.indices
-    t = pattern._transposed
-    assert np.array_equal(rows[t], cols) and np.array_equal(cols[t], rows)
+    mirror, n_upper = pattern._mirror
+    keys = zip(rows.tolist(), cols.tolist(), strict=True)
+    index = dict(zip(keys, mirror.tolist(), strict=True))
+    assert all(index[j, i] == value for (i, j), value in index.items())
+    upper = mirror[rows <= cols]
+    assert np.unique(upper).size == upper.size and upper.max() < n_upper
+    pairs = sorted({(i // block, j // block) for i, j in index if i // block <= j // block})
+    assert n_upper == len(pairs) * block ** 2
+    first = [index[i * block, j * block] for i, j in pairs]
+    assert first == list(range(0, n_upper, block ** 2))
