@@ -57,8 +57,9 @@ class Pattern:
         """(mirror (nnz,), n_upper): the upper values of a symmetric matrix are its node blocks
         (b x b, b = `block`) on and above the node diagonal, (n_upper / b^2, b, b) in the node
         graph's CSR order; mirror gives for each pattern slot the index of its value among
-        them: its own entry on or above the diagonal, its transpose's below. Built on the node
-        graph (the pattern itself when b = 1): b^2 times fewer entries to sort."""
+        them: its own entry on or above the diagonal, its transpose's below (so the entries
+        below the diagonal of a node's own block are never read). Built on the node graph (the
+        pattern itself when b = 1): b^2 times fewer entries to sort."""
         b = self.block
         node_ptr = self.indptr[::b] // (b * b)       # row (i, 0) starts b^2 node_ptr[i]
         degree = np.diff(node_ptr)
@@ -104,8 +105,8 @@ class Pattern:
         return first, second, mirror[corner] // (b * b), flipped, n_upper // (b * b)
 
     def matrix(self, values) -> sp.csr_matrix:
-        """The whole matrix (ndof, ndof) from its pattern values: all of them (nnz,), or those
-        on and above the diagonal (n_upper,) of a symmetric matrix."""
+        """The whole matrix (ndof, ndof) from its pattern values: all of them (nnz,), or the
+        upper node blocks (n_upper,) of a symmetric matrix (`_mirror`)."""
         return sp.csr_matrix((self._take(values, None), self.indices, self.indptr),
                              shape=self.shape)
 
@@ -131,8 +132,8 @@ class Pattern:
             return values if take is None else values[take]
         n_upper = self._mirror[1]
         if values.shape != (n_upper,):
-            raise InputError(f"tangent values must have shape ({self.nnz},) or, values on and "
-                             f"above the diagonal of a symmetric tangent, ({n_upper},); got "
+            raise InputError(f"tangent values must have shape ({self.nnz},) or, the node blocks "
+                             f"on and above the diagonal of a symmetric tangent, ({n_upper},); got "
                              f"{values.shape}: pass what tangent_values(u, p) of this problem "
                              "returns")
         return values[self._upper_takes[name]]
