@@ -300,24 +300,23 @@ class Problem:
         count = -(-m // max(1, CELL_CHUNK_ENTRIES // (k * self.ncomp) ** 2))
         return count, -(-m // count)
 
+    def _split(self, a: np.ndarray, fill) -> np.ndarray:
+        """A per-cell NumPy array (m, ...) in `_chunks`: (count, size, ...), padded with fill."""
+        count, size = self._chunks
+        pad = np.broadcast_to(fill, (count * size - a.shape[0], *a.shape[1:]))
+        return np.concatenate([a, pad]).reshape(count, size, *a.shape[1:])
+
     def _map_cells(self, fn, u, p):
-        """fn(X (b, k, d), ue (b, k, c)) -> per-cell arrays (b, ...), over all cells in chunks of
-        `CELL_CHUNK_ENTRIES / (k c)^2` cells (`jax.lax.map`; the last chunk padded with copies
-        of the last cell): a chunk's intermediates stay in cache and the peak memory is the
-        result's."""
-        cells = self.mesh.cells
-        m = cells.shape[0]
-        X, ue = p["points"][cells], jnp.reshape(u, (-1, self.ncomp))[cells]
-        count, chunk = self._chunks
+        """fn(X (b, k, d), ue (b, k, c)) -> per-cell arrays (b, ...), over all cells in `_chunks`
+        (`jax.lax.map`; the last chunk padded with copies of the last cell): a chunk's
+        intermediates stay in cache and the peak memory is the result's."""
+        cells, values = self.mesh.cells, jnp.asarray(u).reshape(-1, self.ncomp)
+        points, m = jnp.asarray(p["points"]), cells.shape[0]
+        count, size = self._chunks
         if count == 1:
-            return fn(X, ue)
-
-        def split(a):   # (m, ...) -> (count, chunk, ...)
-            a = jnp.concatenate([a, jnp.repeat(a[-1:], count * chunk - m, axis=0)])
-            return a.reshape(count, chunk, *a.shape[1:])
-
-        out = jax.lax.map(lambda a: fn(*a), (split(X), split(ue)))
-        return jax.tree_util.tree_map(lambda o: o.reshape(count * chunk, *o.shape[2:])[:m], out)
+            return fn(points[cells], values[cells])
+        out = jax.lax.map(lambda cl: fn(points[cl], values[cl]), self._split(cells, cells[-1]))
+        return jax.tree_util.tree_map(lambda o: o.reshape(count * size, *o.shape[2:])[:m], out)
 
     def cell_residuals(self, u, p, lam=1.0) -> jax.Array:
         """Residual contributions (m, k, c) of each cell, loads of the source included."""
@@ -345,28 +344,21 @@ class Problem:
     def _assemble_cells(self, fn, u, p, index: np.ndarray, size: int, *per_cell) -> jax.Array:
         """sum over cells of fn(X (b, k, d), ue (b, k, c), *per-cell chunks) -> values
         (b, r, w), each row added into row index[cell, r] of a (size, w) array. The cells go
-        in the chunks of `_map_cells` (`jax.lax.scan`), each chunk's values added while in
-        cache: the (m, r, w) values are never stored. index (m, r), per_cell (m, ...): NumPy."""
-        cells = self.mesh.cells
-        m = cells.shape[0]
-        count, chunk = self._chunks
-
-        def split(a, fill):   # (m, ...) -> (count, chunk, ...), padded with fill
-            pad = np.broadcast_to(fill, (count * chunk - m, *a.shape[1:]))
-            return np.concatenate([a, pad]).reshape(count, chunk, *a.shape[1:])
-
-        values = jnp.reshape(u, (-1, self.ncomp))
+        in `_chunks` (`jax.lax.scan`), each chunk's values added while in cache: the (m, r, w)
+        values are never stored. index (m, r), per_cell (m, ...): NumPy."""
+        cells, points = self.mesh.cells, jnp.asarray(p["points"])
+        values = jnp.asarray(u).reshape(-1, self.ncomp)
 
         def chunk_values(cl, *more):
-            return fn(p["points"][cl], values[cl], *more)
+            return fn(points[cl], values[cl], *more)
 
         def add(total, xs):
             cl, rows, *more = xs
-            v = chunk_values(cl, *more)
-            return total.at[rows.ravel()].add(v.reshape(rows.size, -1), mode="drop"), None
+            v = chunk_values(cl, *more).reshape(rows.size, -1)
+            return total.at[rows.ravel()].add(v, mode="drop"), None
 
-        xs = (split(cells, cells[-1]), split(index, size),         # padding rows are dropped
-              *(split(a, a[-1]) for a in per_cell))
+        xs = (self._split(cells, cells[-1]), self._split(index, size),   # padding rows dropped
+              *(self._split(a, a[-1]) for a in per_cell))
         out = jax.eval_shape(chunk_values, xs[0][0], *(a[0] for a in xs[2:]))
         return jax.lax.scan(add, jnp.zeros((size, out.shape[2]), out.dtype), xs)[0]
 
