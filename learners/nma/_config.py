@@ -62,6 +62,10 @@ class NMAConfig:
     (Varmint: 3, with 48 radii starting at LARGE_PORE_RADIUS); side_actuators: shape task:
     actuators per outer side, each pushing a contiguous run of its interior cell sides
     (Varmint: 3, so 12 in all).
+    strip_width (mm): digits task: 0 gives a plain lattice; > 0 gives Varmint's seven-segment
+    frame on a 9 x 6 grid: solid strips strip_width wide (grid rows 1, 4, 7 and columns 1, 4)
+    between porous cells of side (3 cell_size - strip_width) / 2, the digit's segments drawn
+    on the strips' centre lines (Varmint: 3 mm strips, 6 mm cells).
     Every field is checked on construction (type, finiteness, the range in `_SCHEMA`);
     InputError names the field.
     """
@@ -102,6 +106,7 @@ class NMAConfig:
     thickness: float = 5.0
     centre_pore: int = 1
     side_actuators: int = 1
+    strip_width: float = 0.0
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -120,6 +125,12 @@ class NMAConfig:
         if self.task == "shape" and self.side_actuators > sides:
             raise InputError(f"side_actuators ({self.side_actuators}) cannot exceed the {sides} "
                              "interior cell sides of the shortest side")
+        if self.strip_width > 0 and (self.task != "digits" or (self.rows, self.cols) != (9, 6)
+                                     or self.strip_width >= 3 * self.cell_size):
+            raise InputError(f"strip_width > 0 builds the digits task's seven-segment frame: it "
+                             f"needs task digits, rows x cols = 9 x 6 and strip_width < 3 "
+                             f"cell_size, got {self.task}, {self.rows} x {self.cols}, "
+                             f"strip_width {self.strip_width:g} mm")
         if self.r_min >= self.r_max:
             raise InputError(f"r_min ({self.r_min}) must be smaller than r_max ({self.r_max})")
 
@@ -176,10 +187,11 @@ _SCHEMA = {
     "min_ligament": ("float", 0, 1e4), "n_eval": ("int", 1, 4096),
     "eval_every": ("int", 1, 10**9), "checkpoint_every": ("int", 1, 10**9),
     "seed": ("int", 0, 2**32 - 1), "digits": ("ints", 0, 9), "thickness": ("float", 0, 1e4),
-    "centre_pore": ("int", 1, 99), "side_actuators": ("int", 1, 99)}
+    "centre_pore": ("int", 1, 99), "side_actuators": ("int", 1, 99),
+    "strip_width": ("float", 0, 1e4)}
 # these may equal their bounds
 _CLOSED = {"r_min", "r_max", "min_ligament", "init_noise", "print_weight", "offset_lr",
-           "lr_final"}
+           "lr_final", "strip_width"}
 _MAX_HIDDEN_LAYERS = 16
 
 
@@ -286,10 +298,11 @@ _PAPER = {
                   offset_lr=5.0, iterations=10000, batch=16, mesh_divisions=6, r_max=0.9,
                   offset_bound=0.45, eval_every=250, checkpoint_every=100, centre_pore=3,
                   side_actuators=3),
-    "digits": dict(rows=6, cols=4, hidden=(300, 100, 100), max_disp=0.5, lr=1.6e-3,
-                   iterations=10000, batch=16, codesign=False, r_min=0.3, r_max=0.7,
-                   digits=tuple(range(10)), mesh_divisions=6, offsets=False, eval_every=250,
-                   checkpoint_every=100),
+    # digits: Varmint's frame, 6 mm porous cells and 3 mm strips (30 x 45 mm), 3 mm actuation
+    "digits": dict(rows=9, cols=6, strip_width=3.0, hidden=(300, 100, 100), max_disp=0.6,
+                   lr=1.6e-3, iterations=10000, batch=16, codesign=False, r_min=0.3,
+                   r_max=0.7, digits=tuple(range(10)), mesh_divisions=6, offsets=False,
+                   eval_every=250, checkpoint_every=100),
 }
 
 

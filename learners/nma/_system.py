@@ -42,7 +42,7 @@ ROTATION_TASKS = ("rotation", "double-rotation")
 
 _STRUCTURE = ("task", "rows", "cols", "cell_size", "porosity", "mesh_divisions", "young", "nu",
               "load_steps", "r_min", "r_max", "min_ligament", "digits", "centre_pore",
-              "side_actuators")
+              "side_actuators", "strip_width")
 
 
 def structure_key(config: NMAConfig) -> tuple:

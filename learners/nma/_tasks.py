@@ -26,7 +26,10 @@ digits           "digital MNIST": a learned colour field (sigmoid of per-node lo
                  digit shown in an MNIST image and avoid the others; 6 actuators (2 left,
                  2 right, 1 top, 1 bottom); loss: (sum over required segments of 1 - score +
                  sum over the others of score) / 7, score = colour averaged with soft-nearest-
-                 node weights softmax(-dist / (0.15 s)) at 3 points per segment.
+                 node weights softmax(-dist / (0.15 s)) at 3 points per segment. With
+                 strip_width > 0 the lattice is Varmint's seven-segment frame (`FRAME_ROWS`,
+                 `FRAME_COLS`): the segments lie on the solid strips' centre lines and the
+                 actuators push the porous runs between the strips.
 """
 
 from __future__ import annotations
@@ -66,6 +69,11 @@ SEGMENT_BOX = (0.25, 0.75, 0.2, 0.8)           # x0, x1 (fractions of w); y0, y1
 SEGMENT_POINTS = 3
 SEGMENT_SOFTNESS = 0.15                        # cell sizes
 MIN_DIGIT_ROWS = 4                             # two left and two right actuators
+# Varmint's digital-MNIST frame (projects/nma_v1/digital_mnist): grid rows (from the bottom) and
+# columns, S = a solid strip, P = porous cells; the strips draw a seven-segment "8".
+FRAME_ROWS = "PSPPSPPSP"
+FRAME_COLS = "PSPPSP"
+FRAME_PORE_RADIUS = 0.5                        # Varmint starts every radius at 0.5
 # Shape task with a large centre pore: Varmint's 3 x 3 block has 48 "internal radii" starting
 # at 0.8 (fractions of the half block side).
 LARGE_PORE_RADII = 48
@@ -117,6 +125,8 @@ def build_design(config: NMAConfig) -> CellularSolid:
     solid = [(r // 2, c // 2)] if config.task in SOLID_CENTRE_TASKS else []
     cons = Constraints(min_ligament=config.min_ligament, r_min=config.r_min, r_max=config.r_max)
     name = f"nma-{config.task}"
+    if config.strip_width > 0:
+        return _frame_design(config, cons, name)
     lattice = CellularSolid.lattice(r, c, config.cell_size, config.porosity, solid=solid,
                                     constraints=cons, name=name)
     k = config.centre_pore
@@ -130,6 +140,48 @@ def build_design(config: NMAConfig) -> CellularSolid:
         grid, config.cell_size, radii=np.asarray(lattice.radii)[keep],
         large_pores=[LargePore(i0, j0, k, (LARGE_PORE_RADIUS,) * LARGE_PORE_RADII)],
         constraints=cons, name=name)
+
+
+def _frame_lines(kinds: str, s: float, strip: float) -> np.ndarray:
+    """(len(kinds) + 1,) positions (mm) of the grid lines of one axis of the frame: strips
+    (S) `strip` wide, porous cells (P) sharing the rest of len(kinds) * s equally."""
+    n_strips = kinds.count("S")
+    cell = (len(kinds) * s - n_strips * strip) / (len(kinds) - n_strips)
+    return np.concatenate([[0.0], np.cumsum([strip if k == "S" else cell for k in kinds])])
+
+
+def _frame_design(config: NMAConfig, cons: Constraints, name: str) -> CellularSolid:
+    """Varmint's digital-MNIST frame: a 9 x 6 grid of pitch s whose strip rows and columns are
+    solid, the grid lines moved (lattice-node offsets) so that strips are strip_width wide
+    and the porous cells square; circular pores of radius FRAME_PORE_RADIUS."""
+    s, w = config.cell_size, config.strip_width
+    grid = ["".join("S" if "S" in (FRAME_ROWS[i], FRAME_COLS[j]) else "P"
+                    for j in range(len(FRAME_COLS))) for i in reversed(range(len(FRAME_ROWS)))]
+    design = CellularSolid.from_grid(grid, s, radii=FRAME_PORE_RADIUS, constraints=cons,
+                                     name=name)
+    offsets = np.zeros((len(FRAME_ROWS) + 1, len(FRAME_COLS) + 1, 2))
+    offsets[..., 0] = (_frame_lines(FRAME_COLS, s, w) - s * np.arange(len(FRAME_COLS) + 1))
+    offsets[..., 1] = (_frame_lines(FRAME_ROWS, s, w)
+                       - s * np.arange(len(FRAME_ROWS) + 1))[:, None]
+    return design.with_params({**design.params(), "offsets": offsets})
+
+
+def _strip_centres(kinds: str, s: float, strip: float) -> np.ndarray:
+    """Centre-line positions (mm) of the strips (S) of one axis of the frame."""
+    lines = _frame_lines(kinds, s, strip)
+    return np.array([0.5 * (lines[k] + lines[k + 1]) for k, c in enumerate(kinds) if c == "S"])
+
+
+def _porous_runs(kinds: str) -> list[list[int]]:
+    """Indices of the runs of porous cells between the strips of one axis of the frame."""
+    runs, run = [], []
+    for k, c in enumerate(kinds):
+        if c == "P":
+            run.append(k)
+        elif run:
+            runs.append(run)
+            run = []
+    return [*runs, run] if run else runs
 
 
 def _rot(theta):
@@ -176,11 +228,11 @@ def ellipse_targets(n_targets: int, n_points: int, aspect=ELLIPSE_ASPECT, *, key
     return rot / jnp.mean(jnp.linalg.norm(rot, axis=-1), axis=-1)[..., None, None]
 
 
-def segment_points(width: float, height: float, per_segment: int = SEGMENT_POINTS) -> np.ndarray:
+def segment_points(box, per_segment: int = SEGMENT_POINTS) -> np.ndarray:
     """(7, per_segment, 2) sample points (mm) of a seven-segment digit (a..g) drawn in the box
-    SEGMENT_BOX of a width x height structure."""
-    x0, x1 = SEGMENT_BOX[0] * width, SEGMENT_BOX[1] * width
-    y0, y1 = SEGMENT_BOX[2] * height, SEGMENT_BOX[3] * height
+    (x0, x1, y0, y1) mm: segments a, g, d along y1, the middle and y0, the others along x0
+    and x1."""
+    x0, x1, y0, y1 = (float(v) for v in box)
     ym = 0.5 * (y0 + y1)
     t = (np.arange(per_segment) + 0.5) / per_segment
     h = lambda y: np.stack([x0 + t * (x1 - x0), np.full_like(t, y)], 1)  # noqa: E731
@@ -354,28 +406,45 @@ def _shape(lay: _Layout) -> Task:
 
 def _digit_actuators(lay: _Layout) -> tuple[Actuator, ...]:
     """Six actuators: the lower and upper halves of the interior left and right sides pushed
-    in x, the interior top and bottom sides pushed in y."""
+    in x, the interior top and bottom sides pushed in y (in the frame: the porous runs between
+    the strips, as in Varmint)."""
     if lay.design.rows < MIN_DIGIT_ROWS:
         raise InputError(f"the digits task needs at least {MIN_DIGIT_ROWS} rows (two left and "
                          "two right actuators)")
-    inner = _interior(lay.design.rows)
-    half = len(inner) // 2
+    if lay.config.strip_width > 0:
+        (lo, hi), (mid,) = _porous_runs(FRAME_ROWS)[1:-1], _porous_runs(FRAME_COLS)[1:-1]
+        top, bottom = _side("top", mid), _side("bottom", mid)
+    else:
+        inner = _interior(lay.design.rows)
+        lo, hi = inner[:len(inner) // 2], inner[len(inner) // 2:]
+        top, bottom = lay.top, lay.bottom
     e = np.eye(6)
     zero = (0.0,) * 6
-    return (Actuator("act_left_lo", _side("left", inner[:half]), (tuple(e[0]), zero)),
-            Actuator("act_left_hi", _side("left", inner[half:]), (tuple(e[1]), zero)),
-            Actuator("act_right_lo", _side("right", inner[:half]), (tuple(-e[2]), zero)),
-            Actuator("act_right_hi", _side("right", inner[half:]), (tuple(-e[3]), zero)),
-            Actuator("act_top", lay.top, (zero, tuple(-e[4]))),
-            Actuator("act_bottom", lay.bottom, (zero, tuple(e[5]))))
+    return (Actuator("act_left_lo", _side("left", lo), (tuple(e[0]), zero)),
+            Actuator("act_left_hi", _side("left", hi), (tuple(e[1]), zero)),
+            Actuator("act_right_lo", _side("right", lo), (tuple(-e[2]), zero)),
+            Actuator("act_right_hi", _side("right", hi), (tuple(-e[3]), zero)),
+            Actuator("act_top", top, (zero, tuple(-e[4]))),
+            Actuator("act_bottom", bottom, (zero, tuple(e[5]))))
+
+
+def _segment_box(lay: _Layout) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) mm of the digit: the outer strips' centre lines in the frame,
+    SEGMENT_BOX of the structure otherwise."""
+    cfg = lay.config
+    if cfg.strip_width > 0:
+        xs = _strip_centres(FRAME_COLS, cfg.cell_size, cfg.strip_width)
+        ys = _strip_centres(FRAME_ROWS, cfg.cell_size, cfg.strip_width)
+        return xs[0], xs[-1], ys[0], ys[-1]
+    w, h = lay.design.size
+    return (SEGMENT_BOX[0] * w, SEGMENT_BOX[1] * w, SEGMENT_BOX[2] * h, SEGMENT_BOX[3] * h)
 
 
 def _digits(lay: _Layout) -> Task:
     """"Digital MNIST": a learned colour field must, after deformation, cover the segments of
     the digit shown in an MNIST image and avoid the others."""
     acts = _digit_actuators(lay)
-    w, h = lay.design.size
-    seg = jnp.asarray(segment_points(w, h))              # (7, SEGMENT_POINTS, 2)
+    seg = jnp.asarray(segment_points(_segment_box(lay)))   # (7, SEGMENT_POINTS, 2)
     (Xtr, ytr), (Xte, yte) = mnist_split(lay.config.digits)
     Xtr_j, Xte_j = jnp.asarray(Xtr), jnp.asarray(Xte)
     Str, Ste = jnp.asarray(SEVEN_SEGMENTS[ytr]), jnp.asarray(SEVEN_SEGMENTS[yte])

@@ -103,3 +103,44 @@ def test_picture_titles_list_few_actuations_and_summarise_many():
 
     assert actuation_label([0.123, -1.0]) == "a = [0.12, -1.0] mm"
     assert actuation_label(np.linspace(-0.5, 0.25, 12)) == "12 actuations in [-0.50, 0.25] mm"
+
+
+def test_paper_scale_digits_is_varmints_seven_segment_frame():
+    """Varmint's digital MNIST: 4 x 6 porous cells of 6 mm between solid strips 3 mm wide
+    (30 x 45 mm); the digit's 21 sample points lie on the strips, the six actuators push the
+    porous runs between them, and pushing them deforms the frame."""
+    from morphax.learners.nma import NMASystem
+
+    cfg = preset("digits", scale="paper", mesh_divisions=2, iterations=1, batch=1)
+    design = build_design(cfg)
+    xs = np.arange(cfg.cols + 1) * cfg.cell_size + design.offsets[0, :, 0]
+    ys = np.arange(cfg.rows + 1) * cfg.cell_size + design.offsets[:, 0, 1]
+    np.testing.assert_allclose(np.diff(xs), [6, 3, 6, 6, 3, 6], atol=1e-12)
+    np.testing.assert_allclose(np.diff(ys), [6, 3, 6, 6, 3, 6, 6, 3, 6], atol=1e-12)
+    assert len(design.porous_cells) == 24
+    for i, j in design.porous_cells:      # every porous cell is a 6 mm square
+        assert xs[j + 1] - xs[j] == pytest.approx(6) and ys[i + 1] - ys[i] == pytest.approx(6)
+    system = NMASystem(cfg)
+    task = system.task
+    for x, y in task.readout["segments"].reshape(-1, 2):
+        j, i = np.searchsorted(xs, x) - 1, np.searchsorted(ys, y) - 1
+        assert design.kind(i, j) == "solid", (x, y)
+    assert {a.name: a.groups for a in task.actuators} == {
+        "act_left_lo": ("left_2", "left_3"), "act_left_hi": ("left_5", "left_6"),
+        "act_right_lo": ("right_2", "right_3"), "act_right_hi": ("right_5", "right_6"),
+        "act_top": ("top_2", "top_3"), "act_bottom": ("bottom_2", "bottom_3")}
+    model = system.init_model(key=jax.random.key(0))
+    x, u, ok = system.equilibrium(model.geometry, jnp.full(6, 1.0))   # 1 mm inwards
+    pts = np.asarray(system.mesh.points)
+    near = [np.argmin(np.linalg.norm(pts - q, axis=1))
+            for q in task.readout["segments"].reshape(-1, 2)]
+    moved = np.linalg.norm(np.asarray(u)[near], axis=1)
+    assert bool(ok) and moved.max() > 0.2 and moved.max() < 1.5
+
+
+@pytest.mark.parametrize("changes", [dict(task="shape"), dict(rows=6, cols=4),
+                                     dict(strip_width=15.0)])
+def test_strip_width_outside_the_digits_frame_is_refused(changes):
+    cfg = dict(preset("digits", scale="paper").to_dict(), **changes)
+    with pytest.raises(InputError, match="seven-segment frame"):
+        type(preset("digits")).from_dict(cfg)
