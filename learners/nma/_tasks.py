@@ -35,6 +35,7 @@ digits           "digital MNIST": a learned colour field (sigmoid of per-node lo
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 
@@ -173,15 +174,9 @@ def _strip_centres(kinds: str, s: float, strip: float) -> np.ndarray:
 
 
 def _porous_runs(kinds: str) -> list[list[int]]:
-    """Indices of the runs of porous cells between the strips of one axis of the frame."""
-    runs, run = [], []
-    for k, c in enumerate(kinds):
-        if c == "P":
-            run.append(k)
-        elif run:
-            runs.append(run)
-            run = []
-    return [*runs, run] if run else runs
+    """Indices of the runs of porous cells (P) of one axis of the frame, in order."""
+    runs = itertools.groupby(range(len(kinds)), key=lambda k: kinds[k])
+    return [list(run) for kind, run in runs if kind == "P"]
 
 
 def _rot(theta):

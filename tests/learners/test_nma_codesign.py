@@ -17,16 +17,18 @@ def rotation():
 
 
 def test_offset_mask_fixes_corners_and_the_rotating_cell(rotation):
-    mask = rotation.offset_mask()                       # 3 x 3 lattice: 4 x 4 nodes
-    assert mask.shape == (4, 4, 2)
-    for a, b in ((0, 0), (0, 3), (3, 0), (3, 3)):       # outer corners pinned
+    mask = rotation.offset_mask()                       # 5 x 5 lattice: 6 x 6 nodes
+    assert mask.shape == (6, 6, 2)
+    for a, b in ((0, 0), (0, 5), (5, 0), (5, 5)):       # outer corners pinned
         assert not mask[a, b].any()
-    assert not mask[1:3, 1:3].any()                     # corners of the solid centre cell
+    assert not mask[2:4, 2:4].any()                     # corners of the solid centre cell
+    free = mask[1:5, 1:5, 0].astype(bool)               # the other 12 interior nodes move
+    assert free.sum() == 12 and mask[1:5, 1:5][free].all()
     # outer-side nodes slide along their side only
     np.testing.assert_array_equal(mask[0, 1], [1, 0])
     np.testing.assert_array_equal(mask[2, 0], [0, 1])
     trans = NMASystem(preset("translation", quick=True)).offset_mask()
-    assert trans[1:3, 1:3].all()                        # translation: interior nodes move
+    assert trans[1:3, 1:3].all()                        # translation (3 x 3): interior nodes
 
 
 def test_initial_perturbation_is_seeded_and_shared_by_frozen_runs(rotation):
@@ -50,7 +52,8 @@ def test_a_degrading_step_remeshes_instead_of_shortening(rotation, monkeypatch):
     trainer = Trainer(cfg, system=rotation)
     old = trainer.state.model.geometry
     th = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-    new = {**old, "radii": jnp.asarray(np.tile(0.45 + 0.3 * np.cos(th), (8, 1)))}  # lopsided
+    lopsided = np.tile(0.45 + 0.3 * np.cos(th), (len(rotation.design.porous_cells), 1))
+    new = {**old, "radii": jnp.asarray(lopsided)}
     assert rotation.needs_remesh(rotation.project(new))
     step = trainer._geometry_step(old, new)
     assert trainer.state.remeshes == 1 and trainer.state.shortened_steps == 0
