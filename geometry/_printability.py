@@ -271,10 +271,11 @@ def _pore_fits(design, centre, h, r, rules: PrintRules) -> bool:
 def smooth_pores(design, params, rules: PrintRules | None = None, *, tol: float = 1e-2):
     """Project pore shapes onto the neck and bend rules: every pore that breaks one has its
     radii shrunk towards their mean, r -> mean + alpha (r - mean), with the largest alpha in
-    [0, 1] (bisection to `tol`) that obeys both with a 5% margin (alpha = 0, a circle, bends
-    at least r_min h). Walls are `thicken_walls`'s job. params as in `CellularSolid.params`
-    (concrete; offsets from params); returns (params, {pore name: alpha} of the pores
-    changed)."""
+    [0, 1] (bisection to `tol`) that obeys both with a 5% margin. When even the circle
+    (alpha = 0) bends too tightly, which a small pore in a strongly warped cell can, the
+    circle grows to the smallest radius that obeys them (left as it is if r_max does not).
+    Walls are `thicken_walls`'s job. params as in `CellularSolid.params` (concrete; offsets
+    from params); returns (params, {pore name: alpha} of the pores changed)."""
     rules = rules or PrintRules()
     offsets = np.asarray(params.get("offsets", design.offsets), dtype=float)
     warped = design if np.array_equal(offsets, design.offsets) else \
@@ -294,10 +295,26 @@ def smooth_pores(design, params, rules: PrintRules | None = None, *, tol: float 
                 else (lo, mid)
         r[:] = mean + lo * (r - mean)
         changed[name] = lo
+        if lo == 0.0 and not _pore_fits(warped, c, h, r, rules):
+            r[:] = _grown_circle(warped, c, h, mean, r.size, rules, tol)
     out = {**params, "radii": radii}
     if "large" in params:
         out["large"] = tuple(large)
     return out, changed
+
+
+def _grown_circle(design, centre, h, radius: float, n: int, rules: PrintRules,
+                  tol: float) -> float:
+    """The smallest radius in [radius, r_max] (bisection to tol x radius) of a circle of n
+    radii whose warped curve obeys the neck and bend rules; `radius` when none does."""
+    lo, hi = radius, max(design.constraints.r_max, radius)
+    fits = lambda r: _pore_fits(design, centre, h, np.full(n, r), rules)  # noqa: E731
+    if not fits(hi):
+        return radius
+    while hi - lo > tol * radius:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi
 
 
 def thicken_walls(design, params, rules: PrintRules | None = None, *, rounds: int = 4):

@@ -98,3 +98,22 @@ def test_thickening_projects_walls_onto_the_wall_rule():
     assert all(not any("wall" in v for v in c.violations) for c in after)
     same, none = thicken_walls(d, d.params(), PrintRules(nozzle=0.4))
     assert none == {} and np.array_equal(same["radii"], d.radii)
+
+
+def test_smoothing_grows_a_circle_that_a_squashed_cell_bends_too_tightly():
+    """A 5 mm cell squashed to 3.5 mm (top nodes 1.5 mm down) turns a circle of radius R into
+    an ellipse of semi-axes R and 0.7 R, whose tightest bend is 0.49 R. For R = 0.3 mm that is
+    0.147 mm, under half the 0.4 mm nozzle; the circle grows to the smallest R obeying the rule
+    with smooth_pores' 5% margin, 0.21 / 0.49 = 0.43 mm, and stays a circle."""
+    d = CellularSolid.from_grid(["P"], 5.0, radii=np.full((1, 16), 0.12))
+    offsets = np.zeros((2, 2, 2))
+    offsets[1, :, 1] = -1.5
+    p = {**d.params(), "offsets": offsets}
+    (before,) = print_check(d.with_params(p, check=False), PrintRules(nozzle=0.4))
+    assert before.min_bend == pytest.approx(0.49 * 0.3, rel=0.05) and before.violations
+    out, changed = smooth_pores(d, p, PrintRules(nozzle=0.4))
+    r = np.asarray(out["radii"][0])
+    assert changed == {"pore_0_0": 0.0} and np.ptp(r) == 0.0
+    assert 2.5 * r[0] == pytest.approx(0.21 / 0.49, rel=0.03)
+    (after,) = print_check(d.with_params(out, check=False), PrintRules(nozzle=0.4))
+    assert after.violations == ()
