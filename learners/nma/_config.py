@@ -128,9 +128,9 @@ class NMAConfig:
         if self.strip_width > 0 and (self.task != "digits" or (self.rows, self.cols) != (9, 6)
                                      or self.strip_width >= 3 * self.cell_size):
             raise InputError(f"strip_width > 0 builds the digits task's seven-segment frame: it "
-                             f"needs task digits, rows x cols = 9 x 6 and strip_width < 3 "
-                             f"cell_size, got {self.task}, {self.rows} x {self.cols}, "
-                             f"strip_width {self.strip_width:g} mm")
+                             f"needs task digits, rows x cols = 9 x 6 and strip_width < 3 x "
+                             f"cell_size = {3 * self.cell_size:g} mm, got {self.task}, "
+                             f"{self.rows} x {self.cols}, strip_width {self.strip_width:g} mm")
         if self.r_min >= self.r_max:
             raise InputError(f"r_min ({self.r_min}) must be smaller than r_max ({self.r_max})")
 

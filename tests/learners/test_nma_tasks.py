@@ -11,7 +11,7 @@ import pytest
 
 from morphax import InputError
 from morphax.geometry import morphable_mesh
-from morphax.learners.nma import TASKS, build_design, make_task, preset
+from morphax.learners.nma import TASKS, NMAConfig, build_design, make_task, preset
 
 #: target ranges (Varmint projects/nma_v1): translation offsets in cell sizes (the
 #: controller sees them divided by 0.3), rotations in rad
@@ -143,4 +143,4 @@ def test_paper_scale_digits_is_varmints_seven_segment_frame():
 def test_strip_width_outside_the_digits_frame_is_refused(changes):
     cfg = dict(preset("digits", scale="paper").to_dict(), **changes)
     with pytest.raises(InputError, match="seven-segment frame"):
-        type(preset("digits")).from_dict(cfg)
+        NMAConfig.from_dict(cfg)
